@@ -1,0 +1,233 @@
+//! The uid_map and gid_map payloads: lines of `container_id host_id size`.
+
+use crate::error::{Problem, Snippet};
+use crate::text::{self, Lines, Mode};
+
+/// One mapped range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct IdRange {
+    /// First id inside the user namespace.
+    pub container_id: u32,
+    /// First id outside (in the parent namespace).
+    pub host_id: u32,
+    /// Number of ids.
+    pub size: u32,
+}
+
+impl IdRange {
+    /// A range of `size` ids from `container_id` inside to `host_id` outside.
+    pub const fn new(container_id: u32, host_id: u32, size: u32) -> Self {
+        IdRange {
+            container_id,
+            host_id,
+            size,
+        }
+    }
+
+    fn end(start: u32, size: u32) -> u64 {
+        u64::from(start) + u64::from(size)
+    }
+
+    /// Checks one range alone: non-empty and within the 32-bit id space on both sides.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.size == 0 {
+            return Err("size is 0");
+        }
+        if Self::end(self.container_id, self.size) > 1 << 32 {
+            return Err("container_id + size passes 2^32");
+        }
+        if Self::end(self.host_id, self.size) > 1 << 32 {
+            return Err("host_id + size passes 2^32");
+        }
+        Ok(())
+    }
+}
+
+/// Parses one line (without its LF).
+fn parse_line(line: &[u8], mode: Mode) -> Result<IdRange, &'static str> {
+    let canonical = mode == Mode::Strict;
+    let max = u64::from(u32::MAX);
+    let rest = text::skip_blanks(line, mode);
+    let (a, rest) = text::unsigned(rest, canonical, max).ok_or("container_id is not a decimal u32")?;
+    let rest = text::separator(rest, mode).ok_or("expected a space after container_id")?;
+    let (b, rest) = text::unsigned(rest, canonical, max).ok_or("host_id is not a decimal u32")?;
+    let rest = text::separator(rest, mode).ok_or("expected a space after host_id")?;
+    let (c, rest) = text::unsigned(rest, canonical, max).ok_or("size is not a decimal u32")?;
+    let rest = text::skip_blanks(rest, mode);
+    if !rest.is_empty() {
+        return Err("unexpected text after size");
+    }
+    // The three values were bounded by u32::MAX above.
+    let range = IdRange::new(a as u32, b as u32, c as u32);
+    range.check()?;
+    Ok(range)
+}
+
+fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
+    let (a0, a1) = (u64::from(a.0), IdRange::end(a.0, a.1));
+    let (b0, b1) = (u64::from(b.0), IdRange::end(b.0, b.1));
+    a0 < b1 && b0 < a1
+}
+
+/// Finds the first overlapping pair among `ranges` (by line numbers, 1-based).
+pub(crate) fn find_overlap(ranges: &[IdRange]) -> Option<((usize, usize), &'static str)> {
+    for (i, a) in ranges.iter().enumerate() {
+        for (j, b) in ranges.iter().enumerate().skip(i + 1) {
+            if overlaps((a.container_id, a.size), (b.container_id, b.size)) {
+                return Some(((i + 1, j + 1), "container"));
+            }
+            if overlaps((a.host_id, a.size), (b.host_id, b.size)) {
+                return Some(((i + 1, j + 1), "host"));
+            }
+        }
+    }
+    None
+}
+
+/// Validates id-map text. `Err` holds the offending byte's offset in `text` and the problem.
+pub(crate) fn validate(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem)> {
+    if text.is_empty() {
+        return Err((0, Problem::EmptyPayload));
+    }
+    // Up to 340 ranges on the stack: no heap allocation while decoding.
+    let mut ranges = [IdRange::new(0, 0, 0); crate::MAX_ID_RANGES];
+    let mut n = 0;
+    for (at, line, had_lf) in Lines::new(text) {
+        if n == crate::MAX_ID_RANGES {
+            let total = n + Lines::new(&text[at..]).count();
+            return Err((at, Problem::IdMapTooLong { ranges: total }));
+        }
+        let bad = |reason| {
+            (
+                at,
+                Problem::BadIdMap {
+                    line: n + 1,
+                    reason,
+                    text: Snippet::new(line),
+                },
+            )
+        };
+        if !had_lf && mode == Mode::Strict {
+            return Err(bad("the line does not end in a newline"));
+        }
+        ranges[n] = parse_line(line, mode).map_err(bad)?;
+        n += 1;
+    }
+    if let Some((lines, side)) = find_overlap(&ranges[..n]) {
+        return Err((0, Problem::IdMapOverlap { lines, side }));
+    }
+    Ok(n)
+}
+
+/// The ranges of validated id-map text, borrowed from the message.
+#[derive(Clone, Debug)]
+pub struct IdMapRef<'a> {
+    text: &'a [u8],
+    mode: Mode,
+}
+
+impl<'a> IdMapRef<'a> {
+    pub(crate) fn new(text: &'a [u8], mode: Mode) -> Self {
+        IdMapRef { text, mode }
+    }
+
+    /// The map's text as it was on the wire (without the NUL).
+    pub fn text(&self) -> &'a [u8] {
+        self.text
+    }
+
+    /// The ranges, in wire order.
+    pub fn ranges(&self) -> impl Iterator<Item = IdRange> + 'a {
+        let mode = self.mode;
+        Lines::new(self.text).filter_map(move |(_, line, _)| parse_line(line, mode).ok())
+    }
+}
+
+/// Writes the canonical text of `ranges` through `sink`.
+pub(crate) fn write_canonical(ranges: &[IdRange], sink: &mut impl crate::encode::Sink) {
+    for r in ranges {
+        sink.decimal(u64::from(r.container_id));
+        sink.bytes(b" ");
+        sink.decimal(u64::from(r.host_id));
+        sink.bytes(b" ");
+        sink.decimal(u64::from(r.size));
+        sink.bytes(b"\n");
+    }
+}
+
+/// Checks typed ranges as strict decoding would check their text.
+pub(crate) fn check_ranges(ranges: &[IdRange]) -> Result<(), Problem> {
+    if ranges.is_empty() {
+        return Err(Problem::EmptyPayload);
+    }
+    if ranges.len() > crate::MAX_ID_RANGES {
+        return Err(Problem::IdMapTooLong {
+            ranges: ranges.len(),
+        });
+    }
+    for (i, r) in ranges.iter().enumerate() {
+        r.check().map_err(|reason| Problem::BadIdMap {
+            line: i + 1,
+            reason,
+            text: Snippet::new(b""),
+        })?;
+    }
+    match find_overlap(ranges) {
+        Some((lines, side)) => Err(Problem::IdMapOverlap { lines, side }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_lines() {
+        assert_eq!(validate(b"0 1000 1\n", Mode::Strict), Ok(1));
+        assert_eq!(validate(b"0 100000 65536\n65536 0 1\n", Mode::Strict), Ok(2));
+        for bad in [
+            &b"0 1000 1"[..],
+            b"0  1000 1\n",
+            b"00 1000 1\n",
+            b"0 1000 0\n",
+            b"4294967295 0 2\n",
+            b"0 1000\n",
+            b"0 1000 1 2\n",
+            b"-1 0 1\n",
+        ] {
+            let e = validate(bad, Mode::Strict).unwrap_err().1;
+            assert_eq!(e.class(), "bad-id-map", "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(validate(b"", Mode::Strict), Err((0, Problem::EmptyPayload)));
+    }
+
+    #[test]
+    fn lenient_takes_what_the_kernel_takes() {
+        assert_eq!(validate(b"0\t1000  01", Mode::Lenient), Ok(1));
+        assert_eq!(validate(b"0 1000 0\n", Mode::Lenient).unwrap_err().1.class(), "bad-id-map");
+    }
+
+    #[test]
+    fn overlaps_on_either_side() {
+        let e = validate(b"0 1000 10\n5 2000 10\n", Mode::Strict).unwrap_err().1;
+        assert_eq!(e, Problem::IdMapOverlap { lines: (1, 2), side: "container" });
+        let e = validate(b"0 1000 10\n100 1009 1\n", Mode::Strict).unwrap_err().1;
+        assert_eq!(e, Problem::IdMapOverlap { lines: (1, 2), side: "host" });
+        assert!(validate(b"0 1000 10\n10 1010 1\n", Mode::Strict).is_ok());
+    }
+
+    #[test]
+    fn at_most_340_ranges() {
+        let mut text = Vec::new();
+        for i in 0..341u32 {
+            text.extend_from_slice(format!("{i} {} 1\n", 1000 + i).as_bytes());
+        }
+        let e = validate(&text, Mode::Strict).unwrap_err().1;
+        assert_eq!(e, Problem::IdMapTooLong { ranges: 341 });
+        let cut = text.len() - "340 1340 1\n".len();
+        assert_eq!(validate(&text[..cut], Mode::Strict), Ok(340));
+    }
+}

@@ -1,0 +1,166 @@
+//! The incremental reader: feed it bytes as a stream delivers them; it yields the message when complete.
+//!
+//! It never takes more bytes than the message declares (the init pipe carries other data afterwards), and
+//! it refuses a declared length above the maximum before allocating: its one allocation is exactly
+//! `nlmsg_len` bytes.
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+use crate::message::{Header, MessageView, HEADER_LEN};
+use crate::text::Mode;
+
+/// Reads one message from a byte stream.
+#[derive(Clone, Debug)]
+pub struct MessageReader {
+    dialect: Dialect,
+    mode: Mode,
+    head: [u8; HEADER_LEN],
+    head_len: usize,
+    body: Vec<u8>,
+    declared: usize,
+}
+
+impl MessageReader {
+    /// A reader for one message of `dialect`, decoded with `mode`.
+    pub fn new(dialect: Dialect, mode: Mode) -> Self {
+        MessageReader {
+            dialect,
+            mode,
+            head: [0; HEADER_LEN],
+            head_len: 0,
+            body: Vec::new(),
+            declared: 0,
+        }
+    }
+
+    /// How many more bytes the message needs: read at most this many from the stream. 0 when complete.
+    pub fn wanted(&self) -> usize {
+        if self.head_len < HEADER_LEN {
+            HEADER_LEN - self.head_len
+        } else {
+            self.declared - self.body.len()
+        }
+    }
+
+    /// Whether the whole message has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.head_len == HEADER_LEN && self.body.len() == self.declared
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> usize {
+        if self.head_len < HEADER_LEN {
+            self.head_len
+        } else {
+            self.body.len()
+        }
+    }
+
+    /// Takes bytes from `input` (at most [`MessageReader::wanted`]); returns how many it took. A header that
+    /// fails checks H2 to H4 (or H7 in strict mode) is an error as soon as its 16 bytes are in.
+    pub fn push(&mut self, input: &[u8]) -> Result<usize, Error> {
+        let mut taken = 0;
+        if self.head_len < HEADER_LEN {
+            let n = input.len().min(HEADER_LEN - self.head_len);
+            self.head[self.head_len..self.head_len + n].copy_from_slice(&input[..n]);
+            self.head_len += n;
+            taken = n;
+            if self.head_len < HEADER_LEN {
+                return Ok(taken);
+            }
+            let header = Header::check(&self.head)?;
+            header.check_alignment(self.mode)?;
+            self.declared = header.len as usize;
+            let mut body = Vec::new();
+            body.try_reserve_exact(self.declared)
+                .map_err(|_| Error::LengthTooLarge {
+                    declared: header.len,
+                    max: crate::MAX_MESSAGE_LEN,
+                })?;
+            body.extend_from_slice(&self.head);
+            self.body = body;
+        }
+        let rest = &input[taken..];
+        let n = rest.len().min(self.declared - self.body.len());
+        self.body.extend_from_slice(&rest[..n]);
+        Ok(taken + n)
+    }
+
+    /// The error for a stream that ended now (EOF before the message was complete).
+    pub fn eof_error(&self) -> Error {
+        if self.head_len < HEADER_LEN {
+            Error::TruncatedHeader {
+                available: self.head_len,
+            }
+        } else {
+            Error::Truncated {
+                declared: self.declared as u32,
+                available: self.body.len(),
+            }
+        }
+    }
+
+    /// The complete message's bytes.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.is_complete().then_some(&self.body[..])
+    }
+
+    /// Decodes the complete message (`None` until it is complete).
+    pub fn decode(&self) -> Option<Result<MessageView<'_>, Error>> {
+        self.bytes()
+            .map(|b| MessageView::decode(b, self.dialect, self.mode))
+    }
+
+    /// The complete message's bytes, owned.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        let done = self.is_complete();
+        done.then_some(self.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::namespace::NamespaceKind;
+    use crate::BootstrapPlan;
+
+    #[test]
+    fn byte_by_byte_and_stops_at_the_end() {
+        let plan = BootstrapPlan::builder()
+            .create(NamespaceKind::Net)
+            .oom_score_adj(5)
+            .build();
+        let mut stream = plan.to_bytes(Dialect::Runc12).unwrap();
+        let len = stream.len();
+        stream.extend_from_slice(b"{\"next\":1}");
+        let mut r = MessageReader::new(Dialect::Runc12, Mode::Strict);
+        let mut pos = 0;
+        while !r.is_complete() {
+            assert!(r.wanted() > 0);
+            pos += r.push(&stream[pos..pos + 1]).unwrap();
+        }
+        assert_eq!(pos, len);
+        assert_eq!(r.wanted(), 0);
+        assert_eq!(r.push(&stream[pos..]).unwrap(), 0);
+        let v = r.decode().unwrap().unwrap();
+        assert_eq!(v.oom_score_adj(), Some(5));
+    }
+
+    #[test]
+    fn refuses_a_huge_length_before_allocating() {
+        let mut head = [0u8; 16];
+        head[0..4].copy_from_slice(&0xFFFF_FFF0u32.to_ne_bytes());
+        head[4..6].copy_from_slice(&62000u16.to_ne_bytes());
+        let mut r = MessageReader::new(Dialect::Runc12, Mode::Strict);
+        assert_eq!(r.push(&head[..15]), Ok(15));
+        assert_eq!(r.push(&head[15..]).unwrap_err().class(), "length-too-large");
+        assert_eq!(r.body.capacity(), 0);
+    }
+
+    #[test]
+    fn eof_errors() {
+        let mut r = MessageReader::new(Dialect::Runc12, Mode::Strict);
+        r.push(&[0; 3]).unwrap();
+        assert_eq!(r.eof_error(), Error::TruncatedHeader { available: 3 });
+    }
+}

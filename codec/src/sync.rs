@@ -1,0 +1,85 @@
+//! Sync values between the stages, as runc defines them (spec section 11). The channel between stages is
+//! internal to an executor; these values are documented for interoperability and debugging.
+
+use crate::dialect::{Attr27290, Dialect};
+
+/// One sync message between stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sync {
+    /// Stage 1 asks stage 0 to write its id maps.
+    UsermapPls,
+    /// Stage 0 has written them.
+    UsermapAck,
+    /// Stage 1 is about to send the stage-2 PID.
+    RecvpidPls,
+    /// Stage 0 received it.
+    RecvpidAck,
+    /// Stage 0 lets stage 2 run.
+    Grandchild,
+    /// A stage is done ("child ready" in runc-rc93, "child finish" later).
+    ChildFinish,
+    /// Stage 1 asks for mount-source fds (runc-1.1).
+    MountsourcesPls,
+    /// They were all sent (runc-1.1).
+    MountsourcesAck,
+    /// Stage 1 asks stage 0 to write time offsets (runc-1.2, nsbootstrap-1).
+    TimeoffsetsPls,
+    /// They were written.
+    TimeoffsetsAck,
+}
+
+impl Sync {
+    /// The value on the wire in `dialect`, `None` where the dialect has no such message.
+    pub fn value(self, dialect: Dialect) -> Option<u32> {
+        let extra = dialect.attr_27290();
+        match self {
+            Sync::UsermapPls => Some(0x40),
+            Sync::UsermapAck => Some(0x41),
+            Sync::RecvpidPls => Some(0x42),
+            Sync::RecvpidAck => Some(0x43),
+            Sync::Grandchild => Some(0x44),
+            Sync::ChildFinish => Some(0x45),
+            Sync::MountsourcesPls => (extra == Attr27290::MountSources).then_some(0x46),
+            Sync::MountsourcesAck => (extra == Attr27290::MountSources).then_some(0x47),
+            Sync::TimeoffsetsPls => (extra == Attr27290::TimeOffsets).then_some(0x46),
+            Sync::TimeoffsetsAck => (extra == Attr27290::TimeOffsets).then_some(0x47),
+        }
+    }
+
+    /// The message a value means in `dialect`.
+    pub fn from_value(value: u32, dialect: Dialect) -> Option<Sync> {
+        [
+            Sync::UsermapPls,
+            Sync::UsermapAck,
+            Sync::RecvpidPls,
+            Sync::RecvpidAck,
+            Sync::Grandchild,
+            Sync::ChildFinish,
+            Sync::MountsourcesPls,
+            Sync::MountsourcesAck,
+            Sync::TimeoffsetsPls,
+            Sync::TimeoffsetsAck,
+        ]
+        .into_iter()
+        .find(|s| s.value(dialect) == Some(value))
+    }
+}
+
+/// The byte a runtime writes on the init pipe to let stage 2 create the cgroup namespace (runc-rc93, runc-1.0).
+pub const CREATE_CGROUP_NS: u8 = 0x80;
+
+/// The byte a runtime writes on the init pipe to let `nsbootstrap init` exec its command (nsbootstrap-1).
+pub const GO_AHEAD: u8 = 0x01;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_depend_on_the_dialect() {
+        assert_eq!(Sync::from_value(0x46, Dialect::Runc11), Some(Sync::MountsourcesPls));
+        assert_eq!(Sync::from_value(0x46, Dialect::Runc12), Some(Sync::TimeoffsetsPls));
+        assert_eq!(Sync::from_value(0x46, Dialect::Runc10), None);
+        assert_eq!(Sync::ChildFinish.value(Dialect::RuncRc93), Some(0x45));
+    }
+}
