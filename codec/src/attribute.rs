@@ -219,11 +219,26 @@ mod tests {
 
     #[test]
     fn lookup_depends_on_the_dialect() {
-        assert_eq!(Attribute::lookup(27290, Dialect::Runc11), Ok(Attribute::MountSources));
-        assert_eq!(Attribute::lookup(27290, Dialect::Runc12), Ok(Attribute::TimeOffsets));
-        assert!(matches!(Attribute::lookup(27290, Dialect::Runc10), Err(Some(_))));
-        assert_eq!(Attribute::lookup(27400, Dialect::Runc12), Err(Some(Attribute::ConsolePath)));
+        assert_eq!(
+            Attribute::lookup(27290, Dialect::Runc11),
+            Ok(Attribute::MountSources)
+        );
+        assert_eq!(
+            Attribute::lookup(27290, Dialect::Runc12),
+            Ok(Attribute::TimeOffsets)
+        );
+        assert!(matches!(
+            Attribute::lookup(27290, Dialect::Runc10),
+            Err(Some(_))
+        ));
+        assert_eq!(
+            Attribute::lookup(27400, Dialect::Runc12),
+            Err(Some(Attribute::ConsolePath))
+        );
         assert_eq!(Attribute::lookup(27291, Dialect::Nsbootstrap1), Err(None));
-        assert_eq!(Attribute::lookup(27281 & !0x4000, Dialect::Nsbootstrap1), Err(None));
+        assert_eq!(
+            Attribute::lookup(27281 & !0x4000, Dialect::Nsbootstrap1),
+            Err(None)
+        );
     }
 }

@@ -119,7 +119,10 @@ impl Nla for Out<'_> {
     }
 
     fn emit_value(&self, buffer: &mut [u8]) {
-        let mut w = Writer { out: buffer, pos: 0 };
+        let mut w = Writer {
+            out: buffer,
+            pos: 0,
+        };
         self.write(&mut w);
     }
 }
@@ -183,8 +186,14 @@ impl BootstrapPlan {
                 Attribute::NamespacePaths => {
                     field(attr, nspaths::check_entries(&self.namespace_paths, dialect))?
                 }
-                Attribute::UidMap => field(attr, idmap::check_ranges(self.uid_map.as_deref().unwrap_or(&[])))?,
-                Attribute::GidMap => field(attr, idmap::check_ranges(self.gid_map.as_deref().unwrap_or(&[])))?,
+                Attribute::UidMap => field(
+                    attr,
+                    idmap::check_ranges(self.uid_map.as_deref().unwrap_or(&[])),
+                )?,
+                Attribute::GidMap => field(
+                    attr,
+                    idmap::check_ranges(self.gid_map.as_deref().unwrap_or(&[])),
+                )?,
                 Attribute::OomScoreAdj => {
                     let v = self.oom_score_adj.unwrap_or(0);
                     if !(-1000..=1000).contains(&v) {
@@ -197,15 +206,25 @@ impl BootstrapPlan {
                         ));
                     }
                 }
-                Attribute::NewuidmapPath => check_path(attr, self.newuidmap_path.as_deref().unwrap_or(Path::new("")))?,
-                Attribute::NewgidmapPath => check_path(attr, self.newgidmap_path.as_deref().unwrap_or(Path::new("")))?,
-                Attribute::ConsolePath => check_path(attr, self.console_path.as_deref().unwrap_or(Path::new("")))?,
-                Attribute::MountSources => {
-                    field(attr, mounts::check_entries(self.mount_sources.as_deref().unwrap_or(&[])))?
+                Attribute::NewuidmapPath => check_path(
+                    attr,
+                    self.newuidmap_path.as_deref().unwrap_or(Path::new("")),
+                )?,
+                Attribute::NewgidmapPath => check_path(
+                    attr,
+                    self.newgidmap_path.as_deref().unwrap_or(Path::new("")),
+                )?,
+                Attribute::ConsolePath => {
+                    check_path(attr, self.console_path.as_deref().unwrap_or(Path::new("")))?
                 }
-                Attribute::TimeOffsets => {
-                    field(attr, timens::check_offsets(self.time_offsets.as_deref().unwrap_or(&[])))?
-                }
+                Attribute::MountSources => field(
+                    attr,
+                    mounts::check_entries(self.mount_sources.as_deref().unwrap_or(&[])),
+                )?,
+                Attribute::TimeOffsets => field(
+                    attr,
+                    timens::check_offsets(self.time_offsets.as_deref().unwrap_or(&[])),
+                )?,
                 Attribute::CloneFlags | Attribute::Setgroups | Attribute::RootlessEuid => {}
             }
             let len = Out { attr, plan: self }.value_len();
@@ -299,17 +318,34 @@ mod tests {
     #[test]
     fn refuses_what_the_dialect_lacks_and_bad_fields() {
         let plan = BootstrapPlan::builder().console("/dev/pts/0").build();
-        assert_eq!(plan.to_bytes(Dialect::Runc12).unwrap_err().class(), "attr-not-in-dialect");
+        assert_eq!(
+            plan.to_bytes(Dialect::Runc12).unwrap_err().class(),
+            "attr-not-in-dialect"
+        );
         assert!(plan.to_bytes(Dialect::Nsbootstrap1).is_ok());
-        let plan = BootstrapPlan::builder().join(NamespaceKind::Net, "/a,b").build();
-        assert_eq!(plan.to_bytes(Dialect::Runc12).unwrap_err().class(), "bad-ns-entry");
+        let plan = BootstrapPlan::builder()
+            .join(NamespaceKind::Net, "/a,b")
+            .build();
+        assert_eq!(
+            plan.to_bytes(Dialect::Runc12).unwrap_err().class(),
+            "bad-ns-entry"
+        );
         let plan = BootstrapPlan::builder().oom_score_adj(1001).build();
-        assert_eq!(plan.to_bytes(Dialect::Runc12).unwrap_err().class(), "bad-oom-score-adj");
+        assert_eq!(
+            plan.to_bytes(Dialect::Runc12).unwrap_err().class(),
+            "bad-oom-score-adj"
+        );
         let plan = BootstrapPlan::builder().create(NamespaceKind::Time).build();
-        assert_eq!(plan.to_bytes(Dialect::Runc11).unwrap_err().class(), "unknown-clone-flags");
+        assert_eq!(
+            plan.to_bytes(Dialect::Runc11).unwrap_err().class(),
+            "unknown-clone-flags"
+        );
         let long = format!("/{}", "a".repeat(70_000));
         let plan = BootstrapPlan::builder().console(long).build();
-        assert_eq!(plan.to_bytes(Dialect::Nsbootstrap1).unwrap_err().class(), "path-too-long");
+        assert_eq!(
+            plan.to_bytes(Dialect::Nsbootstrap1).unwrap_err().class(),
+            "path-too-long"
+        );
     }
 
     #[test]
@@ -318,7 +354,10 @@ mod tests {
         let mut small = [0u8; 20];
         assert_eq!(
             plan.encode(Dialect::Runc12, &mut small),
-            Err(Error::BufferTooSmall { needed: 24, available: 20 })
+            Err(Error::BufferTooSmall {
+                needed: 24,
+                available: 20
+            })
         );
     }
 }

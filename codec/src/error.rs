@@ -186,7 +186,10 @@ impl fmt::Display for Problem {
         match self {
             Problem::BadBool { value } => write!(f, "a bool must be 0 or 1, found {value}"),
             Problem::UnknownCloneFlags { bits } => {
-                write!(f, "clone flags {bits:#010x} name no namespace of this dialect")
+                write!(
+                    f,
+                    "clone flags {bits:#010x} name no namespace of this dialect"
+                )
             }
             Problem::EmptyPayload => f.write_str("the text is empty"),
             Problem::BadNamespaceEntry { entry } => {
@@ -225,7 +228,10 @@ impl fmt::Display for Problem {
                 write!(f, "time offsets line {line} {text}: {reason}")
             }
             Problem::PayloadTooLarge { len } => {
-                write!(f, "payload of {len} bytes does not fit one attribute (max 65531)")
+                write!(
+                    f,
+                    "payload of {len} bytes does not fit one attribute (max 65531)"
+                )
             }
         }
     }
@@ -478,7 +484,9 @@ impl Error {
             | Error::MissingNul { offset, .. }
             | Error::EmbeddedNul { offset, .. } => Some(offset),
             Error::Payload { offset, .. } => offset,
-            Error::Plan { .. } | Error::BufferTooSmall { .. } | Error::MessageTooLarge { .. } => None,
+            Error::Plan { .. } | Error::BufferTooSmall { .. } | Error::MessageTooLarge { .. } => {
+                None
+            }
         }
     }
 

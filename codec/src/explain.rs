@@ -31,7 +31,12 @@ fn rows(out: &mut String, offset: usize, bytes: &[u8], first_note: &str) {
         return;
     }
     for (i, chunk) in bytes.chunks(ROW).enumerate() {
-        row(out, offset + i * ROW, chunk, if i == 0 { first_note } else { "" });
+        row(
+            out,
+            offset + i * ROW,
+            chunk,
+            if i == 0 { first_note } else { "" },
+        );
     }
 }
 
@@ -66,7 +71,11 @@ pub fn explain(bytes: &[u8], dialect: Dialect, mode: Mode) -> (String, Option<Er
     let error = MessageView::decode(bytes, dialect, mode).err();
     let stop = error.and_then(|e| e.offset()).unwrap_or(usize::MAX);
     let mut out = String::new();
-    let _ = writeln!(out, "dialect {dialect}, {} bytes, {mode:?} mode", bytes.len());
+    let _ = writeln!(
+        out,
+        "dialect {dialect}, {} bytes, {mode:?} mode",
+        bytes.len()
+    );
     let _ = writeln!(out, "offset bytes                     field");
     let fields: [(&str, usize, usize); 5] = [
         ("nlmsg_len", 0, 4),
@@ -163,7 +172,10 @@ mod tests {
 
     #[test]
     fn survives_every_prefix() {
-        let plan = BootstrapPlan::builder().create(NamespaceKind::Net).oom_score_adj(3).build();
+        let plan = BootstrapPlan::builder()
+            .create(NamespaceKind::Net)
+            .oom_score_adj(3)
+            .build();
         let b = plan.to_bytes(Dialect::Runc12).unwrap();
         for i in 0..b.len() {
             let (_, err) = explain(&b[..i], Dialect::Runc12, Mode::Lenient);

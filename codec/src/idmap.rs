@@ -50,7 +50,8 @@ fn parse_line(line: &[u8], mode: Mode) -> Result<IdRange, &'static str> {
     let canonical = mode == Mode::Strict;
     let max = u64::from(u32::MAX);
     let rest = text::skip_blanks(line, mode);
-    let (a, rest) = text::unsigned(rest, canonical, max).ok_or("container_id is not a decimal u32")?;
+    let (a, rest) =
+        text::unsigned(rest, canonical, max).ok_or("container_id is not a decimal u32")?;
     let rest = text::separator(rest, mode).ok_or("expected a space after container_id")?;
     let (b, rest) = text::unsigned(rest, canonical, max).ok_or("host_id is not a decimal u32")?;
     let rest = text::separator(rest, mode).ok_or("expected a space after host_id")?;
@@ -187,7 +188,10 @@ mod tests {
     #[test]
     fn strict_lines() {
         assert_eq!(validate(b"0 1000 1\n", Mode::Strict), Ok(1));
-        assert_eq!(validate(b"0 100000 65536\n65536 0 1\n", Mode::Strict), Ok(2));
+        assert_eq!(
+            validate(b"0 100000 65536\n65536 0 1\n", Mode::Strict),
+            Ok(2)
+        );
         for bad in [
             &b"0 1000 1"[..],
             b"0  1000 1\n",
@@ -199,7 +203,12 @@ mod tests {
             b"-1 0 1\n",
         ] {
             let e = validate(bad, Mode::Strict).unwrap_err().1;
-            assert_eq!(e.class(), "bad-id-map", "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                e.class(),
+                "bad-id-map",
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         assert_eq!(validate(b"", Mode::Strict), Err((0, Problem::EmptyPayload)));
     }
@@ -207,15 +216,37 @@ mod tests {
     #[test]
     fn lenient_takes_what_the_kernel_takes() {
         assert_eq!(validate(b"0\t1000  01", Mode::Lenient), Ok(1));
-        assert_eq!(validate(b"0 1000 0\n", Mode::Lenient).unwrap_err().1.class(), "bad-id-map");
+        assert_eq!(
+            validate(b"0 1000 0\n", Mode::Lenient)
+                .unwrap_err()
+                .1
+                .class(),
+            "bad-id-map"
+        );
     }
 
     #[test]
     fn overlaps_on_either_side() {
-        let e = validate(b"0 1000 10\n5 2000 10\n", Mode::Strict).unwrap_err().1;
-        assert_eq!(e, Problem::IdMapOverlap { lines: (1, 2), side: "container" });
-        let e = validate(b"0 1000 10\n100 1009 1\n", Mode::Strict).unwrap_err().1;
-        assert_eq!(e, Problem::IdMapOverlap { lines: (1, 2), side: "host" });
+        let e = validate(b"0 1000 10\n5 2000 10\n", Mode::Strict)
+            .unwrap_err()
+            .1;
+        assert_eq!(
+            e,
+            Problem::IdMapOverlap {
+                lines: (1, 2),
+                side: "container"
+            }
+        );
+        let e = validate(b"0 1000 10\n100 1009 1\n", Mode::Strict)
+            .unwrap_err()
+            .1;
+        assert_eq!(
+            e,
+            Problem::IdMapOverlap {
+                lines: (1, 2),
+                side: "host"
+            }
+        );
         assert!(validate(b"0 1000 10\n10 1010 1\n", Mode::Strict).is_ok());
     }
 

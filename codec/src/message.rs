@@ -187,10 +187,12 @@ impl<'a> MessageView<'a> {
         }
         let (_, (nla_len, number)) = (nom_u16(Native), nom_u16(Native))
             .parse(&bytes[o..o + 4])
-            .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| Error::AttrHeaderTruncated {
-                offset: o,
-                remaining,
-            })?;
+            .map_err(
+                |_: nom::Err<nom::error::Error<&[u8]>>| Error::AttrHeaderTruncated {
+                    offset: o,
+                    remaining,
+                },
+            )?;
         if nla_len < 4 {
             return Err(Error::AttrTooShort {
                 offset: o,
@@ -479,8 +481,13 @@ mod tests {
 
     #[test]
     fn decodes_a_small_message() {
-        let flags = (crate::namespace::CLONE_NEWUSER | crate::namespace::CLONE_NEWNET).to_ne_bytes();
-        let m = msg(&[(27281, &flags), (27283, b"0 1000 1\n\0"), (27287, &1u32.to_ne_bytes())]);
+        let flags =
+            (crate::namespace::CLONE_NEWUSER | crate::namespace::CLONE_NEWNET).to_ne_bytes();
+        let m = msg(&[
+            (27281, &flags),
+            (27283, b"0 1000 1\n\0"),
+            (27287, &1u32.to_ne_bytes()),
+        ]);
         let v = MessageView::decode(&m, Dialect::Runc11, Mode::Strict).unwrap();
         assert_eq!(v.clone_flags().to_string(), "user|net");
         let r: Vec<_> = v.uid_map().unwrap().ranges().collect();

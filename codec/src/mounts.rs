@@ -95,8 +95,14 @@ mod tests {
         let v: Vec<_> = MountSources::new(b"/a\0\0/b\0").iter().collect();
         assert_eq!(v, vec![Some(Path::new("/a")), None, Some(Path::new("/b"))]);
         assert!(MountSources::new(b"").iter().next().is_none());
-        assert_eq!(validate(b"/a", Mode::Strict).unwrap_err().1.class(), "bad-mount-sources");
-        assert_eq!(validate(b"a\0", Mode::Strict).unwrap_err().1.class(), "relative-path");
+        assert_eq!(
+            validate(b"/a", Mode::Strict).unwrap_err().1.class(),
+            "bad-mount-sources"
+        );
+        assert_eq!(
+            validate(b"a\0", Mode::Strict).unwrap_err().1.class(),
+            "relative-path"
+        );
         assert_eq!(validate(b"a\0", Mode::Lenient), Ok(1));
     }
 }

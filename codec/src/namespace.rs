@@ -84,7 +84,9 @@ impl NamespaceKind {
 
     /// Looks a kind up by its protocol name (exact, case-sensitive).
     pub fn from_name(name: &[u8]) -> Option<NamespaceKind> {
-        Self::BY_FLAG.into_iter().find(|k| k.name().as_bytes() == name)
+        Self::BY_FLAG
+            .into_iter()
+            .find(|k| k.name().as_bytes() == name)
     }
 }
 

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct NamespacePath {
     /// The namespace kind.
-    #[cfg_attr(feature = "serde", serde(rename = "type", with = "crate::plan::kind_serde"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "type", with = "crate::plan::kind_serde")
+    )]
     pub kind: NamespaceKind,
     /// The namespace file, e.g. `/proc/1234/ns/net`.
     pub path: PathBuf,
@@ -47,7 +50,11 @@ impl NamespacePathRef<'_> {
 }
 
 /// Splits one entry. `Err` holds the offset within the entry and the problem.
-fn parse_entry(entry: &[u8], mode: Mode, dialect: Dialect) -> Result<NamespacePathRef<'_>, (usize, Problem)> {
+fn parse_entry(
+    entry: &[u8],
+    mode: Mode,
+    dialect: Dialect,
+) -> Result<NamespacePathRef<'_>, (usize, Problem)> {
     let bad = || {
         (
             0,
@@ -90,7 +97,11 @@ fn entries(text: &[u8], mode: Mode) -> impl Iterator<Item = (usize, &[u8])> {
 }
 
 /// Validates the text. `Ok` holds the number of entries; `Err` the offending offset in `text` and the problem.
-pub(crate) fn validate(text: &[u8], mode: Mode, dialect: Dialect) -> Result<usize, (usize, Problem)> {
+pub(crate) fn validate(
+    text: &[u8],
+    mode: Mode,
+    dialect: Dialect,
+) -> Result<usize, (usize, Problem)> {
     if text.is_empty() {
         return Err((0, Problem::EmptyPayload));
     }
@@ -188,7 +199,10 @@ mod tests {
 
     #[test]
     fn strict_entries() {
-        assert_eq!(validate(b"user:/proc/1/ns/user,net:/run/netns/a:b", Mode::Strict, D), Ok(2));
+        assert_eq!(
+            validate(b"user:/proc/1/ns/user,net:/run/netns/a:b", Mode::Strict, D),
+            Ok(2)
+        );
         let p = NamespacePaths::new(b"net:/run/netns/a:b", Mode::Strict, D);
         let v: Vec<_> = p.iter().collect();
         assert_eq!(v[0].path, Path::new("/run/netns/a:b"));
@@ -205,9 +219,15 @@ mod tests {
     #[test]
     fn lenient_skips_empty_entries_and_allows_repeats() {
         assert_eq!(validate(b",net:/a,,net:b,", Mode::Lenient, D), Ok(2));
-        assert_eq!(validate(b",,", Mode::Lenient, D), Err((0, Problem::EmptyPayload)));
         assert_eq!(
-            validate(b"bogus:/a", Mode::Lenient, D).unwrap_err().1.class(),
+            validate(b",,", Mode::Lenient, D),
+            Err((0, Problem::EmptyPayload))
+        );
+        assert_eq!(
+            validate(b"bogus:/a", Mode::Lenient, D)
+                .unwrap_err()
+                .1
+                .class(),
             "unknown-ns-type"
         );
     }

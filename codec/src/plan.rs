@@ -39,7 +39,10 @@ impl Default for NetlinkFields {
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct BootstrapPlan {
     /// The dialect this plan is meant for, when it says (JSON `"dialect"`).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub dialect: Option<Dialect>,
     /// Header fields.
     #[cfg_attr(feature = "serde", serde(default))]
@@ -48,37 +51,70 @@ pub struct BootstrapPlan {
     #[cfg_attr(feature = "serde", serde(default, with = "clone_flags_serde"))]
     pub clone_flags: CloneFlags,
     /// Namespaces to join (27282); empty = absent.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Vec::is_empty"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub namespace_paths: Vec<NamespacePath>,
     /// newuidmap helper (27288).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub newuidmap_path: Option<PathBuf>,
     /// uid map (27283).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub uid_map: Option<Vec<IdRange>>,
     /// gid map (27284).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub gid_map: Option<Vec<IdRange>>,
     /// newgidmap helper (27289).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub newgidmap_path: Option<PathBuf>,
     /// Whether setgroups(2) stays allowed (27285).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub setgroups: Option<bool>,
     /// oom_score_adj (27286).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub oom_score_adj: Option<i32>,
     /// Whether the runtime runs with a non-root euid (27287).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub rootless_euid: Option<bool>,
     /// Bind-mount sources (27290 in runc-1.1); `None` entries are mounts without a source.
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub mount_sources: Option<Vec<Option<PathBuf>>>,
     /// Time-namespace offsets (27290 in runc-1.2 and nsbootstrap-1).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub time_offsets: Option<Vec<TimeOffset>>,
     /// Console path (27400 in nsbootstrap-1).
-    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub console_path: Option<PathBuf>,
 }
 
@@ -150,7 +186,9 @@ impl BootstrapPlan {
     pub fn check(&self) -> Result<(), Error> {
         let flags = self.clone_flags;
         let fail = |rule| Err(Error::Plan { rule });
-        if (self.uid_map.is_some() || self.gid_map.is_some()) && !flags.contains(NamespaceKind::User) {
+        if (self.uid_map.is_some() || self.gid_map.is_some())
+            && !flags.contains(NamespaceKind::User)
+        {
             return fail(PlanRule::MapWithoutUserns);
         }
         if self.time_offsets.is_some() && !flags.contains(NamespaceKind::Time) {
@@ -178,7 +216,9 @@ impl PlanBuilder {
 
     /// Join the namespace of `kind` at `path`.
     pub fn join(mut self, kind: NamespaceKind, path: impl Into<PathBuf>) -> Self {
-        self.plan.namespace_paths.push(NamespacePath::new(kind, path));
+        self.plan
+            .namespace_paths
+            .push(NamespacePath::new(kind, path));
         self
     }
 
@@ -219,7 +259,11 @@ impl PlanBuilder {
     }
 
     /// Paths of the newuidmap and newgidmap helpers.
-    pub fn id_map_helpers(mut self, newuidmap: impl Into<PathBuf>, newgidmap: impl Into<PathBuf>) -> Self {
+    pub fn id_map_helpers(
+        mut self,
+        newuidmap: impl Into<PathBuf>,
+        newgidmap: impl Into<PathBuf>,
+    ) -> Self {
         self.plan.newuidmap_path = Some(newuidmap.into());
         self.plan.newgidmap_path = Some(newgidmap.into());
         self
@@ -339,7 +383,10 @@ mod tests {
         let p = BootstrapPlan::builder()
             .time_offset(Clock::Boottime, 1, 0)
             .build();
-        assert_eq!(p.check().unwrap_err().class(), "plan-offsets-without-timens");
+        assert_eq!(
+            p.check().unwrap_err().class(),
+            "plan-offsets-without-timens"
+        );
         let p = BootstrapPlan::builder()
             .create(NamespaceKind::Net)
             .join(NamespaceKind::Net, "/proc/1/ns/net")

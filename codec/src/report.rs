@@ -63,13 +63,18 @@ impl PidReport {
             .ok_or(BadReport("not a JSON object"))?;
         let (mut s1, mut s2) = (None, None);
         for member in body.split(',') {
-            let (k, v) = member.split_once(':').ok_or(BadReport("member without ':'"))?;
+            let (k, v) = member
+                .split_once(':')
+                .ok_or(BadReport("member without ':'"))?;
             let k = k
                 .trim()
                 .strip_prefix('"')
                 .and_then(|k| k.strip_suffix('"'))
                 .ok_or(BadReport("key is not a string"))?;
-            let v: i32 = v.trim().parse().map_err(|_| BadReport("value is not an integer"))?;
+            let v: i32 = v
+                .trim()
+                .parse()
+                .map_err(|_| BadReport("value is not an integer"))?;
             if v <= 0 {
                 return Err(BadReport("a PID must be positive"));
             }
@@ -97,9 +102,18 @@ mod tests {
 
     #[test]
     fn shapes_per_dialect() {
-        let r = PidReport { stage1: 10, stage2: 11 };
-        assert_eq!(r.to_line(Dialect::RuncRc93), "{\"pid\": 11, \"pid_first\": 10}\n");
-        assert_eq!(r.to_line(Dialect::Runc11), "{\"stage1_pid\":10,\"stage2_pid\":11}\n");
+        let r = PidReport {
+            stage1: 10,
+            stage2: 11,
+        };
+        assert_eq!(
+            r.to_line(Dialect::RuncRc93),
+            "{\"pid\": 11, \"pid_first\": 10}\n"
+        );
+        assert_eq!(
+            r.to_line(Dialect::Runc11),
+            "{\"stage1_pid\":10,\"stage2_pid\":11}\n"
+        );
         for d in Dialect::ALL {
             assert_eq!(PidReport::parse(&r.to_line(d), d), Ok(r));
         }

@@ -77,8 +77,14 @@ mod tests {
 
     #[test]
     fn values_depend_on_the_dialect() {
-        assert_eq!(Sync::from_value(0x46, Dialect::Runc11), Some(Sync::MountsourcesPls));
-        assert_eq!(Sync::from_value(0x46, Dialect::Runc12), Some(Sync::TimeoffsetsPls));
+        assert_eq!(
+            Sync::from_value(0x46, Dialect::Runc11),
+            Some(Sync::MountsourcesPls)
+        );
+        assert_eq!(
+            Sync::from_value(0x46, Dialect::Runc12),
+            Some(Sync::TimeoffsetsPls)
+        );
         assert_eq!(Sync::from_value(0x46, Dialect::Runc10), None);
         assert_eq!(Sync::ChildFinish.value(Dialect::RuncRc93), Some(0x45));
     }

@@ -163,7 +163,10 @@ mod tests {
         assert_eq!(signed(b"-0", Mode::Strict), None);
         assert_eq!(signed(b"+5", Mode::Strict), None);
         assert_eq!(signed(b"+5", Mode::Lenient), Some((5, &b""[..])));
-        assert_eq!(signed(b"-9223372036854775808", Mode::Strict).map(|x| x.0), Some(i64::MIN));
+        assert_eq!(
+            signed(b"-9223372036854775808", Mode::Strict).map(|x| x.0),
+            Some(i64::MIN)
+        );
         assert_eq!(signed(b"9223372036854775808", Mode::Strict), None);
     }
 

@@ -61,7 +61,8 @@ fn parse_line(line: &[u8], mode: Mode) -> Result<TimeOffset, &'static str> {
         .iter()
         .position(|&b| text::is_blank(b))
         .unwrap_or(rest.len());
-    let clock = Clock::parse(&rest[..end], mode).ok_or("unknown clock (expected monotonic or boottime)")?;
+    let clock =
+        Clock::parse(&rest[..end], mode).ok_or("unknown clock (expected monotonic or boottime)")?;
     let rest = text::separator(&rest[end..], mode).ok_or("expected a space after the clock")?;
     let (secs, rest) = text::signed(rest, mode).ok_or("seconds are not a decimal i64")?;
     let rest = text::separator(rest, mode).ok_or("expected a space after the seconds")?;
@@ -179,11 +180,20 @@ mod tests {
 
     #[test]
     fn strict_and_lenient_lines() {
-        assert_eq!(validate(b"monotonic -10 5\nboottime 0 0\n", Mode::Strict), Ok(2));
+        assert_eq!(
+            validate(b"monotonic -10 5\nboottime 0 0\n", Mode::Strict),
+            Ok(2)
+        );
         let class = |t: &[u8], m| validate(t, m).unwrap_err().1.class();
         assert_eq!(class(b"realtime 1 0\n", Mode::Strict), "bad-time-offsets");
-        assert_eq!(class(b"monotonic 1 1000000000\n", Mode::Strict), "bad-time-offsets");
-        assert_eq!(class(b"monotonic 1 0\nmonotonic 2 0\n", Mode::Strict), "bad-time-offsets");
+        assert_eq!(
+            class(b"monotonic 1 1000000000\n", Mode::Strict),
+            "bad-time-offsets"
+        );
+        assert_eq!(
+            class(b"monotonic 1 0\nmonotonic 2 0\n", Mode::Strict),
+            "bad-time-offsets"
+        );
         assert_eq!(class(b"1 1 0\n", Mode::Strict), "bad-time-offsets");
         assert_eq!(validate(b"1 1 0\n", Mode::Lenient), Ok(1));
         assert_eq!(validate(b"7\t+1  00", Mode::Lenient), Ok(1));

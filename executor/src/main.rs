@@ -1,1 +1,253 @@
-fn main(){}
+//! `nsbootstrap`: the namespace-bootstrap protocol's command-line tool.
+
+use clap::{Parser, Subcommand};
+use nsbootstrap_codec::{BootstrapPlan, Dialect, Mode, NamespaceKind};
+use nsbootstrap_executor::codec_cli::{self, CliError};
+use nsbootstrap_executor::run_cli::{self, RunFlags};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The namespace-bootstrap protocol (runc's nsexec message): encode, decode and explain messages.
+#[derive(Parser)]
+#[command(name = "nsbootstrap", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The executor a runtime spawns: reads the message from _LIBCONTAINER_INITPIPE, runs the stages, and
+    /// in the final process waits for the go-ahead byte (0x01) before it execs COMMAND.
+    Init {
+        /// Dialect to speak (default nsbootstrap-1).
+        #[arg(long)]
+        dialect: Option<Dialect>,
+        /// Accept what runc's C decoder accepts (spec section 6).
+        #[arg(long)]
+        lenient: bool,
+        /// The command to exec in the final process (none: exit 0 after the go-ahead).
+        #[arg(last = true)]
+        command: Vec<OsString>,
+    },
+    /// Run COMMAND in new or joined namespaces through `nsbootstrap init` (a runtime, for people).
+    Run(RunArgs),
+    /// Encode a JSON plan (spec section 18) into the binary message, written to standard output.
+    Encode {
+        /// Dialect: runc-rc93, runc-1.0, runc-1.1, runc-1.2 or nsbootstrap-1 (default: the plan's, else nsbootstrap-1).
+        #[arg(long)]
+        dialect: Option<Dialect>,
+        /// The plan file; `-` or nothing for standard input.
+        plan: Option<PathBuf>,
+    },
+    /// Decode a binary message and print its plan.
+    Decode {
+        /// Dialect (default nsbootstrap-1).
+        #[arg(long)]
+        dialect: Option<Dialect>,
+        /// Print JSON that `encode` takes back to the same bytes.
+        #[arg(long)]
+        json: bool,
+        /// Accept what runc's C decoder accepts (spec section 6) instead of the strict grammar.
+        #[arg(long)]
+        lenient: bool,
+        /// The message file; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+    },
+    /// Print an annotated hex dump of a message, with the offset and reason of any fault.
+    Explain {
+        /// Dialect (default nsbootstrap-1).
+        #[arg(long)]
+        dialect: Option<Dialect>,
+        /// Check with the lenient rules.
+        #[arg(long)]
+        lenient: bool,
+        /// The message file; `-` or nothing for standard input.
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// New user namespace.
+    #[arg(short = 'U', long)]
+    user: bool,
+    /// New PID namespace.
+    #[arg(short = 'p', long)]
+    pid: bool,
+    /// New network namespace.
+    #[arg(short = 'n', long)]
+    net: bool,
+    /// New mount namespace.
+    #[arg(short = 'm', long)]
+    mount: bool,
+    /// New UTS namespace.
+    #[arg(short = 'u', long)]
+    uts: bool,
+    /// New IPC namespace.
+    #[arg(short = 'i', long)]
+    ipc: bool,
+    /// New cgroup namespace.
+    #[arg(short = 'C', long)]
+    cgroup: bool,
+    /// New time namespace.
+    #[arg(short = 'T', long)]
+    time: bool,
+    /// Join the namespace at PATH: TYPE:PATH (repeatable).
+    #[arg(long, value_name = "TYPE:PATH")]
+    join: Vec<String>,
+    /// Map uids INSIDE:OUTSIDE:COUNT (repeatable).
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    map_user: Vec<String>,
+    /// Map gids INSIDE:OUTSIDE:COUNT (repeatable).
+    #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
+    map_group: Vec<String>,
+    /// Map root inside to the caller's uid and gid.
+    #[arg(short = 'r', long)]
+    map_root_user: bool,
+    /// Fall back to /usr/bin/newuidmap and /usr/bin/newgidmap when writing a map is refused.
+    #[arg(long)]
+    id_map_helpers: bool,
+    /// allow or deny setgroups(2) in the new user namespace.
+    #[arg(long, value_name = "allow|deny")]
+    setgroups: Option<String>,
+    /// oom_score_adj of the process.
+    #[arg(long, allow_hyphen_values = true)]
+    oom_score_adj: Option<i32>,
+    /// Terminal to make the controlling terminal and fds 0, 1 and 2.
+    #[arg(long)]
+    console: Option<PathBuf>,
+    /// Offset of the monotonic clock in a new time namespace, in seconds.
+    #[arg(long, allow_hyphen_values = true)]
+    monotonic: Option<i64>,
+    /// Offset of the boottime clock in a new time namespace, in seconds.
+    #[arg(long, allow_hyphen_values = true)]
+    boottime: Option<i64>,
+    /// Take the plan from a JSON file instead of the flags above.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// Dialect (default nsbootstrap-1).
+    #[arg(long)]
+    dialect: Option<Dialect>,
+    /// Relay the executor's debug logs to stderr.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    command: Vec<OsString>,
+}
+
+impl RunArgs {
+    fn flags(&self) -> RunFlags {
+        let mut create = Vec::new();
+        for (on, kind) in [
+            (self.user, NamespaceKind::User),
+            (self.pid, NamespaceKind::Pid),
+            (self.net, NamespaceKind::Net),
+            (self.mount, NamespaceKind::Mnt),
+            (self.uts, NamespaceKind::Uts),
+            (self.ipc, NamespaceKind::Ipc),
+            (self.cgroup, NamespaceKind::Cgroup),
+            (self.time, NamespaceKind::Time),
+        ] {
+            if on {
+                create.push(kind);
+            }
+        }
+        RunFlags {
+            create,
+            join: self.join.clone(),
+            map_user: self.map_user.clone(),
+            map_group: self.map_group.clone(),
+            map_root_user: self.map_root_user,
+            setgroups: self.setgroups.clone(),
+            oom_score_adj: self.oom_score_adj,
+            console: self.console.clone(),
+            monotonic: self.monotonic,
+            boottime: self.boottime,
+            id_map_helpers: self.id_map_helpers,
+        }
+    }
+}
+
+fn mode(lenient: bool) -> Mode {
+    if lenient {
+        Mode::Lenient
+    } else {
+        Mode::Strict
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    let write_err = |e: std::io::Error| CliError(format!("cannot write to standard output: {e}"));
+    match cli.command {
+        Command::Encode { dialect, plan } => {
+            let input = codec_cli::read_input(plan.as_deref())?;
+            let bytes = codec_cli::encode(dialect, &input)?;
+            stdout.write_all(&bytes).map_err(write_err)?;
+        }
+        Command::Decode {
+            dialect,
+            json,
+            lenient,
+            file,
+        } => {
+            let input = codec_cli::read_input(file.as_deref())?;
+            let text = codec_cli::decode(dialect, mode(lenient), json, &input)?;
+            stdout.write_all(text.as_bytes()).map_err(write_err)?;
+        }
+        Command::Explain {
+            dialect,
+            lenient,
+            file,
+        } => {
+            let input = codec_cli::read_input(file.as_deref())?;
+            codec_cli::explain(dialect, mode(lenient), &input, &mut stdout)?;
+        }
+        Command::Init { .. } | Command::Run(_) => unreachable!("handled in main"),
+    }
+    stdout.flush().map_err(write_err)
+}
+
+fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
+    let plan = match &args.plan {
+        Some(path) => {
+            let input = codec_cli::read_input(Some(path))?;
+            serde_json::from_slice::<BootstrapPlan>(&input)
+                .map_err(|e| CliError(format!("{}: not a plan: {e}", path.display())))?
+        }
+        None => run_cli::plan_from_flags(&args.flags()).map_err(CliError)?,
+    };
+    let dialect = codec_cli::resolve_dialect(args.dialect, plan.dialect)?;
+    run_cli::run(plan, dialect, args.verbose, &args.command).map_err(CliError)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let name = match cli.command {
+        Command::Init {
+            dialect,
+            lenient,
+            command,
+        } => return run_cli::init(dialect.unwrap_or_default(), mode(lenient), &command),
+        Command::Run(args) => {
+            return run_command(args).unwrap_or_else(|e| {
+                eprintln!("nsbootstrap run: {e}");
+                ExitCode::FAILURE
+            })
+        }
+        Command::Encode { .. } => "encode",
+        Command::Decode { .. } => "decode",
+        Command::Explain { .. } => "explain",
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nsbootstrap {name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

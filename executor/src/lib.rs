@@ -1,0 +1,113 @@
+//! # nsbootstrap-executor
+//!
+//! The reference executor of the namespace-bootstrap protocol and the `nsbootstrap` command.
+//!
+//! * [`bootstrap`] is the entry point a Rust runtime calls at the very top of `main`, before any thread
+//!   exists: it reads `_LIBCONTAINER_INITPIPE`, `_LIBCONTAINER_LOGPIPE` and `_LIBCONTAINER_LOGLEVEL`, runs
+//!   the whole stage sequence of `spec/PROTOCOL.md` section 10, and returns only in the final process
+//!   (stage 2), the way runc's nsexec returns to Go. Without an init pipe it returns `Ok(None)` at once.
+//! * [`runtime`] is the other side: spawn an executor, send the message, read the PID report, send the
+//!   go-ahead, reap. The `nsbootstrap run` command and the conformance suite use it.
+//! * [`codec_cli`] holds the command's `encode`, `decode` and `explain`.
+
+#![warn(missing_docs)]
+
+pub mod codec_cli;
+pub mod env;
+pub mod log;
+pub mod run_cli;
+pub mod runtime;
+pub mod stage;
+pub mod sys;
+
+use env::BootstrapEnv;
+use log::Logger;
+use nsbootstrap_codec::{Dialect, Mode};
+pub use stage::{Bootstrapped, Failure, Prepared};
+use sys::{Kernel, Sys};
+
+/// Options of the entry point.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// The dialect to speak (default nsbootstrap-1).
+    pub dialect: Dialect,
+    /// How to decode the message (default strict).
+    pub mode: Mode,
+}
+
+fn setup_failure(step: &'static str, detail: String, errno: Option<nix::errno::Errno>) -> Failure {
+    Failure {
+        stage: None,
+        step,
+        detail,
+        errno,
+    }
+}
+
+/// Runs the bootstrap if the environment names an init pipe. Returns `Ok(None)` when it does not, and
+/// `Ok(Some(_))` only in the final process. Stages 0 and 1 never return: they exit (0 on success). On a
+/// failure before the first clone, the error is logged on the log pipe and returned; after it, the failing
+/// stage logs it, kills the stages it knows, and exits 1.
+///
+/// Call it before any thread exists: the stages are created with a fork-like clone.
+pub fn bootstrap(opts: Options) -> Result<Option<Bootstrapped>, Failure> {
+    let env = match BootstrapEnv::from_process() {
+        Ok(Some(env)) => env,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            let fd = BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
+            let l = Logger::new(fd, log::Level::Debug, opts.dialect);
+            let f = setup_failure("environment", e.to_string(), None);
+            l.fatal(format_args!("{f}"));
+            return Err(f);
+        }
+    };
+    let logger = Logger::new(env.log_pipe, env.log_level, opts.dialect);
+    let mut sys = Kernel;
+    match prepare(&mut sys, &env, opts, logger) {
+        Ok(p) => {
+            let stages = stage::Stages::new(sys, &p, env.init_pipe, logger);
+            let done = stages.run();
+            Ok(Some(done))
+        }
+        Err(f) => {
+            logger.fatal(format_args!("{f}"));
+            Err(f)
+        }
+    }
+}
+
+/// Everything stage 0 does before the first clone.
+fn prepare<S: Sys>(
+    sys: &mut S,
+    env: &BootstrapEnv,
+    opts: Options,
+    logger: Logger,
+) -> Result<Prepared, Failure> {
+    let d = opts.dialect;
+    if d.ready_byte() {
+        sys.write_all(env.init_pipe, &[0])
+            .map_err(|e| setup_failure("ready byte", "write to the init pipe".into(), Some(e)))?;
+    }
+    crate::log!(logger, Debug, "=> bootstrap ({d})");
+    let plan = stage::read_message(sys, env.init_pipe, d, opts.mode)?;
+    plan.check()
+        .map_err(|e| setup_failure("check the plan", e.to_string(), None))?;
+    let p = Prepared::new(plan, d);
+    if let Some(v) = p.plan.oom_score_adj {
+        crate::log!(logger, Debug, "oom_score_adj {v}");
+        sys.write_file(c"/proc/self/oom_score_adj", v.to_string().as_bytes())
+            .map_err(|e| {
+                setup_failure(
+                    "write oom_score_adj",
+                    format!("/proc/self/oom_score_adj {v}"),
+                    Some(e),
+                )
+            })?;
+    }
+    if !p.plan.namespace_paths.is_empty() {
+        sys.set_dumpable(false)
+            .map_err(|e| setup_failure("set non-dumpable", String::new(), Some(e)))?;
+    }
+    Ok(p)
+}

@@ -1,0 +1,370 @@
+//! The runtime side: spawn an executor over an init pipe and a log pipe, send the message, read the PID
+//! report, send the go-ahead, and reap every stage. `nsbootstrap run` and the conformance suite use it;
+//! it drives any implementation (`nsbootstrap init`, `runc init`, ...).
+
+use nsbootstrap_codec::{Dialect, PidReport, GO_AHEAD};
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The fd number the executor finds the init pipe at.
+pub const INIT_FD: RawFd = 3;
+/// The fd number the executor finds the log pipe at.
+pub const LOG_FD: RawFd = 4;
+
+/// How to start an executor.
+#[derive(Clone, Debug)]
+pub struct SpawnSpec {
+    /// The program (`nsbootstrap`, `runc`, ...).
+    pub program: PathBuf,
+    /// Its arguments (`["init", "--", "sh"]`, `["init"]`, ...).
+    pub args: Vec<OsString>,
+    /// The dialect it speaks.
+    pub dialect: Dialect,
+    /// `_LIBCONTAINER_LOGLEVEL`, if set.
+    pub log_level: Option<u32>,
+    /// More environment variables.
+    pub env: Vec<(OsString, OsString)>,
+    /// Copy each log line to standard error as it arrives.
+    pub relay_logs: bool,
+    /// Whether the executor inherits this process's standard input and output (else /dev/null).
+    pub inherit_stdio: bool,
+}
+
+impl SpawnSpec {
+    /// An executor at `program` with `args`, speaking `dialect`.
+    pub fn new(program: impl Into<PathBuf>, args: &[&str], dialect: Dialect) -> Self {
+        SpawnSpec {
+            program: program.into(),
+            args: args.iter().map(OsString::from).collect(),
+            dialect,
+            log_level: None,
+            env: Vec::new(),
+            relay_logs: false,
+            inherit_stdio: false,
+        }
+    }
+}
+
+/// A runtime-side failure.
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// A system call on our side failed.
+    Io(&'static str, std::io::Error),
+    /// The executor did not do what the protocol says.
+    Protocol(String),
+    /// Nothing arrived in time.
+    Timeout(&'static str),
+}
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuntimeError::Io(what, e) => write!(f, "{what}: {e}"),
+            RuntimeError::Protocol(s) => f.write_str(s),
+            RuntimeError::Timeout(what) => write!(f, "timed out waiting for {what}"),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// A running executor and the pipes to it.
+#[derive(Debug)]
+pub struct Executor {
+    /// Stage 0.
+    pub child: Child,
+    init: UnixStream,
+    logs: Arc<Mutex<Vec<String>>>,
+    log_thread: Option<std::thread::JoinHandle<()>>,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The PIDs, once reported.
+    pub report: Option<PidReport>,
+    reaped: Vec<(i32, ExitStatus)>,
+}
+
+fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    move |e| RuntimeError::Io(what, e)
+}
+
+impl Executor {
+    /// Spawns the executor with the init pipe at fd 3 and the log pipe at fd 4.
+    pub fn spawn(spec: &SpawnSpec) -> Result<Executor, RuntimeError> {
+        let (ours, theirs) = UnixStream::pair().map_err(io("socketpair for the init pipe"))?;
+        let (log_read, log_write) = pipe().map_err(io("pipe for the log pipe"))?;
+        let mut cmd = Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .env("_LIBCONTAINER_INITPIPE", INIT_FD.to_string())
+            .env("_LIBCONTAINER_LOGPIPE", LOG_FD.to_string())
+            .env("_LIBCONTAINER_FIFOFD", "-1");
+        if let Some(level) = spec.log_level {
+            cmd.env("_LIBCONTAINER_LOGLEVEL", level.to_string());
+        }
+        for (k, v) in &spec.env {
+            cmd.env(k, v);
+        }
+        if !spec.inherit_stdio {
+            cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        }
+        let (init_fd, log_fd) = (theirs.as_raw_fd(), log_write.as_raw_fd());
+        // SAFETY: the closure runs in the forked child before exec and calls only dup2(2) and fcntl(2), which
+        // are async-signal-safe, on descriptors that are open in the child (inherited copies of ours). dup2
+        // onto 3 and 4 clears close-on-exec on the copies, which is how the executor inherits them; when a
+        // source already has the target number, fcntl clears the flag instead.
+        unsafe {
+            cmd.pre_exec(move || {
+                for (from, to) in [(init_fd, INIT_FD), (log_fd, LOG_FD)] {
+                    if from == to {
+                        if libc::fcntl(to, libc::F_SETFD, 0) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    } else if libc::dup2(from, to) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        // The log fd must not land on 3 when dup2 puts the init pipe there first.
+        if log_fd == INIT_FD {
+            return Err(RuntimeError::Protocol("internal: log pipe at fd 3".into()));
+        }
+        let child = cmd.spawn().map_err(io("spawn the executor"))?;
+        drop(theirs);
+        drop(log_write);
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&logs);
+        let relay = spec.relay_logs;
+        let log_thread = std::thread::spawn(move || {
+            let reader = BufReader::new(std::fs::File::from(log_read));
+            for line in reader.lines() {
+                let Ok(line) = line else { break };
+                if relay {
+                    eprintln!("{line}");
+                }
+                if let Ok(mut v) = sink.lock() {
+                    v.push(line);
+                }
+            }
+        });
+        Ok(Executor {
+            child,
+            init: ours,
+            logs,
+            log_thread: Some(log_thread),
+            dialect: spec.dialect,
+            report: None,
+            reaped: Vec::new(),
+        })
+    }
+
+    /// The runtime's end of the init pipe.
+    pub fn init_pipe(&self) -> &UnixStream {
+        &self.init
+    }
+
+    /// Log lines received so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Reads the dialect's ready byte (0x00), if it has one.
+    pub fn read_ready(&mut self, timeout: Duration) -> Result<(), RuntimeError> {
+        if !self.dialect.ready_byte() {
+            return Ok(());
+        }
+        self.init
+            .set_read_timeout(Some(timeout))
+            .map_err(io("set timeout"))?;
+        let mut b = [0u8; 1];
+        match self.init.read(&mut b) {
+            Ok(1) if b[0] == 0 => Ok(()),
+            Ok(1) => Err(RuntimeError::Protocol(format!(
+                "ready byte is {:#04x}, not 0x00",
+                b[0]
+            ))),
+            Ok(_) => Err(RuntimeError::Protocol(
+                "the init pipe closed before the ready byte".into(),
+            )),
+            Err(e) if is_timeout(&e) => Err(RuntimeError::Timeout("the ready byte")),
+            Err(e) => Err(RuntimeError::Io("read the ready byte", e)),
+        }
+    }
+
+    /// Sends the message in one write.
+    pub fn send(&mut self, message: &[u8]) -> Result<(), RuntimeError> {
+        self.init
+            .write_all(message)
+            .map_err(io("write the message"))
+    }
+
+    /// Sends the message in pieces of `size` bytes, pausing `pause` between them.
+    pub fn send_chunked(
+        &mut self,
+        message: &[u8],
+        size: usize,
+        pause: Duration,
+    ) -> Result<(), RuntimeError> {
+        for chunk in message.chunks(size.max(1)) {
+            self.init
+                .write_all(chunk)
+                .map_err(io("write the message"))?;
+            std::thread::sleep(pause);
+        }
+        Ok(())
+    }
+
+    /// Reads the PID report line.
+    pub fn read_report(&mut self, timeout: Duration) -> Result<PidReport, RuntimeError> {
+        self.init
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .map_err(io("set timeout"))?;
+        let deadline = Instant::now() + timeout;
+        let mut line = Vec::new();
+        loop {
+            let mut b = [0u8; 1];
+            match self.init.read(&mut b) {
+                Ok(1) if b[0] == b'\n' => break,
+                Ok(1) => line.push(b[0]),
+                Ok(_) => {
+                    return Err(RuntimeError::Protocol(format!(
+                        "the init pipe closed before a PID report ({} bytes read)",
+                        line.len()
+                    )))
+                }
+                Err(e) if is_timeout(&e) => {
+                    if Instant::now() > deadline {
+                        return Err(RuntimeError::Timeout("the PID report"));
+                    }
+                }
+                Err(e) => return Err(RuntimeError::Io("read the PID report", e)),
+            }
+            if line.len() > 256 {
+                return Err(RuntimeError::Protocol(
+                    "the PID report is longer than 256 bytes".into(),
+                ));
+            }
+        }
+        let text = String::from_utf8_lossy(&line);
+        let report = PidReport::parse(&text, self.dialect)
+            .map_err(|e| RuntimeError::Protocol(format!("{e}: {text:?}")))?;
+        self.report = Some(report);
+        Ok(report)
+    }
+
+    /// Writes one byte on the init pipe (the go-ahead 0x01, or runc's cgroup byte 0x80).
+    pub fn send_byte(&mut self, b: u8) -> Result<(), RuntimeError> {
+        self.init
+            .write_all(&[b])
+            .map_err(io("write on the init pipe"))
+    }
+
+    /// Sends the go-ahead that lets `nsbootstrap init` exec its command.
+    pub fn go_ahead(&mut self) -> Result<(), RuntimeError> {
+        self.send_byte(GO_AHEAD)
+    }
+
+    /// Closes the runtime's end of the init pipe (both directions).
+    pub fn close_init_pipe(&mut self) {
+        let _ = self.init.shutdown(std::net::Shutdown::Both);
+    }
+
+    /// Waits for stage 0 to exit.
+    pub fn wait_stage0(&mut self, timeout: Duration) -> Result<ExitStatus, RuntimeError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.child.try_wait().map_err(io("wait for stage 0"))? {
+                return Ok(s);
+            }
+            if Instant::now() > deadline {
+                return Err(RuntimeError::Timeout("stage 0 to exit"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits for a reported stage (1 or 2), which is our child through CLONE_PARENT.
+    pub fn wait_pid(&mut self, pid: i32, timeout: Duration) -> Result<ExitStatus, RuntimeError> {
+        if let Some((_, s)) = self.reaped.iter().find(|(p, _)| *p == pid) {
+            return Ok(*s);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut status = 0;
+            // SAFETY: `status` is a valid out-pointer; `pid` names one process, so only it is reaped.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                use std::os::unix::process::ExitStatusExt;
+                let s = ExitStatus::from_raw(status);
+                self.reaped.push((pid, s));
+                return Ok(s);
+            }
+            if r < 0 {
+                return Err(RuntimeError::Io("waitpid", std::io::Error::last_os_error()));
+            }
+            if Instant::now() > deadline {
+                return Err(RuntimeError::Timeout("a stage to exit"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Kills every stage this runtime knows and has not reaped yet, and reaps them. Returns their PIDs.
+    pub fn kill_and_reap(&mut self) -> Vec<i32> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut pids = vec![self.child.id() as i32];
+        if let Some(r) = self.report {
+            for p in [r.stage1, r.stage2] {
+                if self.reaped.iter().any(|(q, _)| *q == p) {
+                    continue;
+                }
+                // SAFETY: `p` is our child (through CLONE_PARENT) and not reaped yet, so the PID cannot
+                // have been reused; kill takes plain integers.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+                let _ = self.wait_pid(p, Duration::from_secs(5));
+                pids.push(p);
+            }
+        }
+        self.close_init_pipe();
+        pids
+    }
+
+    /// Waits for the log pipe to close (every stage gone) and returns all its lines.
+    pub fn finish_logs(&mut self) -> Vec<String> {
+        if let Some(t) = self.log_thread.take() {
+            let _ = t.join();
+        }
+        self.logs()
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.kill_and_reap();
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` is a valid out-array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 just returned these two descriptors, owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}

@@ -1,0 +1,718 @@
+//! The stage sequence (spec section 10): stage 0 reads the message and writes id maps and the PID report,
+//! stage 1 joins and creates namespaces, stage 2 becomes the final process.
+//!
+//! Everything a child stage needs is prepared by stage 0 before the first clone ([`Prepared`]): C strings,
+//! map texts, descriptors. After a clone the stages only make system calls through [`Sys`] and format log
+//! lines on the stack, so nothing is allocated between clone and exec.
+
+use crate::log::Logger;
+use crate::sys::{Cloned, Sys};
+use nix::errno::Errno;
+use nsbootstrap_codec::{
+    BootstrapPlan, CgroupNs, Dialect, JoinOrder, MessageReader, Mode, NamespaceKind, PidReport,
+    Sync, CREATE_CGROUP_NS,
+};
+use std::ffi::CString;
+use std::fmt;
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+
+/// Why a bootstrap failed; the text is what the fatal log line says.
+#[derive(Debug)]
+pub struct Failure {
+    /// 0, 1 or 2; `None` before stage 0 knows its role.
+    pub stage: Option<u8>,
+    /// The step that failed.
+    pub step: &'static str,
+    /// Detail (a path, an attribute, a value).
+    pub detail: String,
+    /// The errno, when a system call failed.
+    pub errno: Option<Errno>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.stage {
+            Some(s) => write!(f, "stage-{s}: {}", self.step)?,
+            None => write!(f, "setup: {}", self.step)?,
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        if let Some(e) = self.errno {
+            write!(f, ": {}", e.desc())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The plan turned into what the stages use after a clone.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The plan.
+    pub plan: BootstrapPlan,
+    /// The dialect.
+    pub dialect: Dialect,
+    joins: Vec<(NamespaceKind, CString)>,
+    uid_map: Option<Vec<u8>>,
+    gid_map: Option<Vec<u8>>,
+    time_offsets: Option<Vec<u8>>,
+    newuidmap: Option<CString>,
+    newgidmap: Option<CString>,
+    console: Option<CString>,
+}
+
+fn cstring(p: &std::path::Path) -> CString {
+    // Paths from a decoded message hold no NUL (the codec refuses one), so this cannot fail; a NUL from a
+    // hand-built plan turns into an empty path that open(2) refuses.
+    CString::new(p.as_os_str().as_bytes()).unwrap_or_default()
+}
+
+fn map_text(ranges: &[nsbootstrap_codec::IdRange]) -> Vec<u8> {
+    let mut s = String::new();
+    for r in ranges {
+        s.push_str(&format!("{} {} {}\n", r.container_id, r.host_id, r.size));
+    }
+    s.into_bytes()
+}
+
+impl Prepared {
+    /// Prepares `plan` for `dialect`.
+    pub fn new(plan: BootstrapPlan, dialect: Dialect) -> Self {
+        Prepared {
+            joins: plan
+                .namespace_paths
+                .iter()
+                .map(|e| (e.kind, cstring(&e.path)))
+                .collect(),
+            uid_map: plan.uid_map.as_deref().map(map_text),
+            gid_map: plan.gid_map.as_deref().map(map_text),
+            time_offsets: plan.time_offsets.as_ref().map(|list| {
+                list.iter()
+                    .map(|o| format!("{} {} {}\n", o.clock, o.secs, o.nanosecs))
+                    .collect::<String>()
+                    .into_bytes()
+            }),
+            newuidmap: plan.newuidmap_path.as_deref().map(cstring),
+            newgidmap: plan.newgidmap_path.as_deref().map(cstring),
+            console: plan.console_path.as_deref().map(cstring),
+            plan,
+            dialect,
+        }
+    }
+
+    fn creates(&self, kind: NamespaceKind) -> bool {
+        self.plan.clone_flags.contains(kind)
+    }
+}
+
+/// What the final process (stage 2) gets back.
+#[derive(Debug)]
+pub struct Bootstrapped {
+    /// The plan it was set up by.
+    pub plan: BootstrapPlan,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The init pipe, still open.
+    pub init_pipe: RawFd,
+    /// The logger (stage 2).
+    pub logger: Logger,
+}
+
+/// The process names, visible in `ps`.
+fn stage_name(dialect: Dialect, stage: u8) -> &'static std::ffi::CStr {
+    match (dialect, stage) {
+        (Dialect::Nsbootstrap1, 0) => c"nsb:[0:PARENT]",
+        (Dialect::Nsbootstrap1, 1) => c"nsb:[1:CHILD]",
+        (Dialect::Nsbootstrap1, _) => c"nsb:[2:INIT]",
+        (_, 0) => c"runc:[0:PARENT]",
+        (_, 1) => c"runc:[1:CHILD]",
+        _ => c"runc:[2:INIT]",
+    }
+}
+
+/// Reads one message from the init pipe with the codec's stream reader, never past its end.
+pub fn read_message<S: Sys>(
+    sys: &mut S,
+    fd: RawFd,
+    dialect: Dialect,
+    mode: Mode,
+) -> Result<BootstrapPlan, Failure> {
+    let fail = |step, detail: String, errno| Failure {
+        stage: None,
+        step,
+        detail,
+        errno,
+    };
+    let mut reader = MessageReader::new(dialect, mode);
+    let mut chunk = [0u8; 4096];
+    while !reader.is_complete() {
+        let want = reader.wanted().min(chunk.len());
+        let n = sys
+            .read(fd, &mut chunk[..want])
+            .map_err(|e| fail("read the bootstrap message", String::new(), Some(e)))?;
+        if n == 0 {
+            let e = reader.eof_error();
+            return Err(fail(
+                "read the bootstrap message",
+                format!(
+                    "the init pipe closed after {} bytes: {e}",
+                    reader.received()
+                ),
+                None,
+            ));
+        }
+        reader
+            .push(&chunk[..n])
+            .map_err(|e| fail("decode the bootstrap message", e.to_string(), None))?;
+    }
+    match reader.decode() {
+        Some(Ok(view)) => Ok(BootstrapPlan::from_view(&view)),
+        Some(Err(e)) => Err(fail("decode the bootstrap message", e.to_string(), None)),
+        None => Err(fail(
+            "read the bootstrap message",
+            "incomplete".into(),
+            None,
+        )),
+    }
+}
+
+/// The three stages over one [`Sys`].
+pub struct Stages<'p, S: Sys> {
+    sys: S,
+    p: &'p Prepared,
+    init_pipe: RawFd,
+    logger: Logger,
+    /// stage 0's end, stage 1's end
+    pair1: [RawFd; 2],
+    /// stage 0's end, stage 2's end
+    pair2: [RawFd; 2],
+    stage1: i32,
+    stage2: i32,
+}
+
+macro_rules! step {
+    ($self:ident, $stage:expr, $step:expr, $res:expr, $($detail:tt)*) => {
+        match $res {
+            Ok(v) => v,
+            Err(e) => $self.die($stage, $step, format_args!($($detail)*), Some(e)),
+        }
+    };
+}
+
+impl<'p, S: Sys> Stages<'p, S> {
+    /// Stages for `p`, talking on `init_pipe`.
+    pub fn new(sys: S, p: &'p Prepared, init_pipe: RawFd, logger: Logger) -> Self {
+        Stages {
+            sys,
+            p,
+            init_pipe,
+            logger,
+            pair1: [-1; 2],
+            pair2: [-1; 2],
+            stage1: -1,
+            stage2: -1,
+        }
+    }
+
+    /// Logs the failure, kills the other stages this one knows, and exits 1.
+    fn die(
+        &mut self,
+        stage: u8,
+        step: &str,
+        detail: fmt::Arguments<'_>,
+        errno: Option<Errno>,
+    ) -> ! {
+        let mut l = self.logger;
+        l = l.for_stage(stage);
+        match errno {
+            Some(e) => l.fatal(format_args!("{step}: {detail}: {}", e.desc())),
+            None => l.fatal(format_args!("{step}: {detail}")),
+        }
+        if stage == 0 {
+            self.sys.kill(self.stage1);
+        }
+        if stage <= 1 {
+            self.sys.kill(self.stage2);
+        }
+        self.sys.exit(1)
+    }
+
+    fn send(&mut self, stage: u8, fd: RawFd, s: Sync) {
+        let v = s.value(self.p.dialect).unwrap_or(0);
+        step!(
+            self,
+            stage,
+            "sync",
+            self.sys.write_all(fd, &v.to_ne_bytes()),
+            "send {s:?}"
+        )
+    }
+
+    fn recv(&mut self, stage: u8, fd: RawFd, peer: &str) -> u32 {
+        let mut b = [0u8; 4];
+        match self.sys.read_exact(fd, &mut b) {
+            Ok(true) => u32::from_ne_bytes(b),
+            Ok(false) => self.die(
+                stage,
+                "sync",
+                format_args!("{peer} closed the sync socket (it died or failed)"),
+                None,
+            ),
+            Err(e) => self.die(stage, "sync", format_args!("read from {peer}"), Some(e)),
+        }
+    }
+
+    fn expect(&mut self, stage: u8, fd: RawFd, peer: &str, want: Sync) {
+        let got = self.recv(stage, fd, peer);
+        if Sync::from_value(got, self.p.dialect) != Some(want) {
+            self.die(
+                stage,
+                "sync",
+                format_args!("expected {want:?} from {peer}, got {got:#x}"),
+                None,
+            );
+        }
+    }
+
+    /// Runs stage 0 from the socketpairs on. Returns only in stage 2.
+    pub fn run(mut self) -> Bootstrapped {
+        let l = self.logger.for_stage(0);
+        self.sys.set_name(stage_name(self.p.dialect, 0));
+        crate::log!(l, Debug, "~> stage-0");
+        self.pair1 = step!(self, 0, "socketpair", socketpair(), "stage 0 and 1");
+        self.pair2 = step!(self, 0, "socketpair", socketpair(), "stage 0 and 2");
+        match step!(
+            self,
+            0,
+            "clone stage-1",
+            self.sys.clone_parent(),
+            "CLONE_PARENT"
+        ) {
+            Cloned::Child => return self.stage1(),
+            Cloned::Parent(pid) => self.stage1 = pid,
+        }
+        let (my1, their1, my2, their2) =
+            (self.pair1[0], self.pair1[1], self.pair2[0], self.pair2[1]);
+        self.sys.close(their1);
+        self.sys.close(their2);
+        crate::log!(l, Debug, "stage-1 is {}", self.stage1);
+        loop {
+            let v = self.recv(0, my1, "stage-1");
+            match Sync::from_value(v, self.p.dialect) {
+                Some(Sync::UsermapPls) => {
+                    self.write_id_maps();
+                    self.send(0, my1, Sync::UsermapAck);
+                }
+                Some(Sync::TimeoffsetsPls) => {
+                    let p = self.p;
+                    let pid = self.stage1;
+                    let text = p.time_offsets.as_deref().unwrap_or(b"");
+                    let path = proc_path(pid, b"timens_offsets");
+                    crate::log!(l, Debug, "write /proc/{pid}/timens_offsets");
+                    step!(
+                        self,
+                        0,
+                        "write time offsets",
+                        self.sys.write_file(path.as_cstr(), text),
+                        "/proc/{pid}/timens_offsets"
+                    );
+                    self.send(0, my1, Sync::TimeoffsetsAck);
+                }
+                Some(Sync::RecvpidPls) => {
+                    let pid = self.recv(0, my1, "stage-1") as i32;
+                    self.stage2 = pid;
+                    self.send(0, my1, Sync::RecvpidAck);
+                    let report = PidReport {
+                        stage1: self.stage1,
+                        stage2: pid,
+                    };
+                    let mut line = crate::log::StackBuf::<96>::new();
+                    let _ = report.write_line(self.p.dialect, &mut line);
+                    crate::log!(
+                        l,
+                        Debug,
+                        "report stage-1 {} and stage-2 {}",
+                        self.stage1,
+                        pid
+                    );
+                    step!(
+                        self,
+                        0,
+                        "write the PID report",
+                        self.sys.write_all(self.init_pipe, line.as_bytes()),
+                        "init pipe"
+                    );
+                }
+                Some(Sync::ChildFinish) => break,
+                _ => self.die(
+                    0,
+                    "sync",
+                    format_args!("unexpected value {v:#x} from stage-1"),
+                    None,
+                ),
+            }
+        }
+        self.sys.close(my1);
+        self.send(0, my2, Sync::Grandchild);
+        self.expect(0, my2, "stage-2", Sync::ChildFinish);
+        crate::log!(l, Debug, "<~ stage-0");
+        self.sys.exit(0)
+    }
+
+    /// Stage 0's id-map work for stage 1 (spec section 10.4).
+    fn write_id_maps(&mut self) {
+        let l = self.logger.for_stage(0);
+        let pid = self.stage1;
+        let plan = &self.p.plan;
+        if plan.rootless_euid == Some(true) && plan.setgroups != Some(true) {
+            let path = proc_path(pid, b"setgroups");
+            match self.sys.write_file(path.as_cstr(), b"deny") {
+                Ok(()) | Err(Errno::ENOENT) => {}
+                Err(e) => self.die(
+                    0,
+                    "write setgroups",
+                    format_args!("/proc/{pid}/setgroups"),
+                    Some(e),
+                ),
+            }
+        }
+        let p = self.p;
+        for (file, text, helper) in [
+            (&b"uid_map"[..], &p.uid_map, &p.newuidmap),
+            (&b"gid_map"[..], &p.gid_map, &p.newgidmap),
+        ] {
+            let Some(text) = text else { continue };
+            let name = std::str::from_utf8(file).unwrap_or("map");
+            let path = proc_path(pid, file);
+            crate::log!(l, Debug, "write /proc/{pid}/{name}");
+            match self.sys.write_file(path.as_cstr(), text) {
+                Ok(()) => {}
+                Err(Errno::EPERM) if helper.is_some() => {
+                    let helper = helper.as_deref().unwrap_or_default();
+                    crate::log!(l, Debug, "/proc/{pid}/{name}: EPERM, running {helper:?}");
+                    self.run_helper(helper, pid, text, name);
+                }
+                Err(e) => self.die(
+                    0,
+                    "write id map",
+                    format_args!("/proc/{pid}/{name}"),
+                    Some(e),
+                ),
+            }
+        }
+    }
+
+    /// Runs newuidmap/newgidmap: `helper PID inside outside count ...`.
+    fn run_helper(&mut self, helper: &std::ffi::CStr, pid: i32, text: &[u8], name: &str) {
+        // Stage 0 is the process the runtime started, not a clone, so it may allocate.
+        let pid_arg = CString::new(pid.to_string()).unwrap_or_default();
+        let words: Vec<CString> = text
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(|w| CString::new(w).unwrap_or_default())
+            .collect();
+        let mut argv: Vec<&std::ffi::CStr> = vec![helper, &pid_arg];
+        argv.extend(words.iter().map(|w| w.as_c_str()));
+        match self.sys.run(&argv) {
+            Ok(0) => {}
+            Ok(status) => self.die(
+                0,
+                "write id map",
+                format_args!("{helper:?} for /proc/{pid}/{name} exited with status {status}"),
+                None,
+            ),
+            Err(e) => self.die(0, "write id map", format_args!("run {helper:?}"), Some(e)),
+        }
+    }
+
+    fn stage1(mut self) -> Bootstrapped {
+        let l = self.logger.for_stage(1);
+        self.sys.set_name(stage_name(self.p.dialect, 1));
+        let (sync, stage0_end2) = (self.pair1[1], self.pair2[0]);
+        self.sys.close(self.pair1[0]);
+        self.sys.close(stage0_end2);
+        crate::log!(l, Debug, "~> stage-1");
+        // Open every namespace first: joining the mount namespace can hide the paths.
+        let mut fds = [-1 as RawFd; 16];
+        let p = self.p;
+        for (i, (kind, path)) in p.joins.iter().enumerate().take(fds.len()) {
+            fds[i] = step!(
+                self,
+                1,
+                "open namespace",
+                self.sys.open_read(path),
+                "{kind} {path:?}"
+            );
+        }
+        let n = p.joins.len().min(fds.len());
+        match p.dialect.join_order() {
+            JoinOrder::AsGiven => {
+                for (i, &fd) in fds.iter().enumerate().take(n) {
+                    self.join(i, fd, false);
+                }
+            }
+            JoinOrder::UserMiddle => {
+                let mut joined = [false; 16];
+                for pass in 0..3 {
+                    for i in 0..n {
+                        let is_user = p.joins[i].0 == NamespaceKind::User;
+                        let this_pass = match pass {
+                            1 => is_user,
+                            _ => !is_user,
+                        };
+                        if this_pass && !joined[i] {
+                            joined[i] = self.join(i, fds[i], pass == 0);
+                        }
+                    }
+                }
+            }
+        }
+        if p.creates(NamespaceKind::User) {
+            crate::log!(l, Debug, "unshare user namespace");
+            step!(
+                self,
+                1,
+                "unshare",
+                self.sys.unshare(NamespaceKind::User.flag()),
+                "user namespace"
+            );
+            if !p.joins.is_empty() {
+                step!(
+                    self,
+                    1,
+                    "set dumpable",
+                    self.sys.set_dumpable(true),
+                    "for the id maps"
+                );
+            }
+            self.send(1, sync, Sync::UsermapPls);
+            self.expect(1, sync, "stage-0", Sync::UsermapAck);
+            if !p.joins.is_empty() {
+                step!(
+                    self,
+                    1,
+                    "set non-dumpable",
+                    self.sys.set_dumpable(false),
+                    "after the id maps"
+                );
+            }
+            step!(
+                self,
+                1,
+                "setresuid",
+                self.sys.become_root_uid(),
+                "0 in the new user namespace"
+            );
+        }
+        let mut rest = p.plan.clone_flags.without(NamespaceKind::User).bits();
+        if p.dialect.cgroup_ns() != CgroupNs::WithOthers {
+            rest &= !NamespaceKind::Cgroup.flag();
+        }
+        if rest != 0 {
+            crate::log!(l, Debug, "unshare {}", nsbootstrap_codec::CloneFlags(rest));
+            step!(
+                self,
+                1,
+                "unshare",
+                self.sys.unshare(rest),
+                "{}",
+                nsbootstrap_codec::CloneFlags(rest)
+            );
+        }
+        if p.time_offsets.is_some() {
+            self.send(1, sync, Sync::TimeoffsetsPls);
+            self.expect(1, sync, "stage-0", Sync::TimeoffsetsAck);
+        }
+        match step!(
+            self,
+            1,
+            "clone stage-2",
+            self.sys.clone_parent(),
+            "CLONE_PARENT"
+        ) {
+            Cloned::Child => return self.stage2(),
+            Cloned::Parent(pid) => self.stage2 = pid,
+        }
+        self.sys.close(self.pair2[1]);
+        self.send(1, sync, Sync::RecvpidPls);
+        let pid = self.stage2;
+        step!(
+            self,
+            1,
+            "sync",
+            self.sys.write_all(sync, &pid.to_ne_bytes()),
+            "send the stage-2 PID"
+        );
+        self.expect(1, sync, "stage-0", Sync::RecvpidAck);
+        self.send(1, sync, Sync::ChildFinish);
+        crate::log!(l, Debug, "<~ stage-1");
+        self.sys.exit(0)
+    }
+
+    /// Joins one namespace; `skip_eperm` (first pass of the user-in-the-middle order) returns false on EPERM.
+    fn join(&mut self, i: usize, fd: RawFd, skip_eperm: bool) -> bool {
+        let l = self.logger.for_stage(1);
+        let (kind, path) = (&self.p.joins[i].0, &self.p.joins[i].1);
+        let kind = *kind;
+        match self.sys.setns(fd, kind) {
+            Ok(()) => {
+                crate::log!(l, Debug, "joined {kind} namespace {path:?}");
+                self.sys.close(fd);
+                if kind == NamespaceKind::User {
+                    step!(
+                        self,
+                        1,
+                        "setresuid",
+                        self.sys.become_root_uid(),
+                        "0 in the joined user namespace"
+                    );
+                }
+                true
+            }
+            Err(Errno::EPERM) if skip_eperm => false,
+            Err(e) => self.die(
+                1,
+                "setns",
+                format_args!("{kind} namespace {path:?}"),
+                Some(e),
+            ),
+        }
+    }
+
+    fn stage2(mut self) -> Bootstrapped {
+        let l = self.logger.for_stage(2);
+        self.sys.set_name(stage_name(self.p.dialect, 2));
+        self.stage2 = -1;
+        let sync = self.pair2[1];
+        self.sys.close(self.pair1[1]);
+        crate::log!(l, Debug, "~> stage-2");
+        self.expect(2, sync, "stage-0", Sync::Grandchild);
+        let p = self.p;
+        step!(self, 2, "setsid", self.sys.setsid(), "new session");
+        step!(self, 2, "setuid", self.sys.setuid_root(), "0");
+        step!(self, 2, "setgid", self.sys.setgid_root(), "0");
+        if p.plan.rootless_euid != Some(true) && p.plan.setgroups == Some(true) {
+            step!(self, 2, "setgroups", self.sys.clear_groups(), "empty list");
+        }
+        if p.creates(NamespaceKind::Cgroup) {
+            match p.dialect.cgroup_ns() {
+                CgroupNs::AfterRuntimeByte => {
+                    let mut b = [0u8; 1];
+                    let ok = step!(
+                        self,
+                        2,
+                        "cgroup sync",
+                        self.sys.read_exact(self.init_pipe, &mut b),
+                        "read from the init pipe"
+                    );
+                    if !ok || b[0] != CREATE_CGROUP_NS {
+                        self.die(
+                            2,
+                            "cgroup sync",
+                            format_args!(
+                                "expected byte 0x80 from the runtime, got {}",
+                                if ok { b[0] as i32 } else { -1 }
+                            ),
+                            None,
+                        );
+                    }
+                    step!(
+                        self,
+                        2,
+                        "unshare",
+                        self.sys.unshare(NamespaceKind::Cgroup.flag()),
+                        "cgroup namespace"
+                    );
+                }
+                CgroupNs::ByStage2 => {
+                    step!(
+                        self,
+                        2,
+                        "unshare",
+                        self.sys.unshare(NamespaceKind::Cgroup.flag()),
+                        "cgroup namespace"
+                    );
+                }
+                CgroupNs::WithOthers => {}
+            }
+        }
+        if let Some(console) = &p.console {
+            let fd = step!(
+                self,
+                2,
+                "open console",
+                self.sys.open_rdwr(console),
+                "{console:?}"
+            );
+            step!(
+                self,
+                2,
+                "console",
+                self.sys.set_controlling_tty(fd),
+                "TIOCSCTTY on {console:?}"
+            );
+            for to in 0..3 {
+                step!(
+                    self,
+                    2,
+                    "console",
+                    self.sys.dup2(fd, to),
+                    "dup2 onto fd {to}"
+                );
+            }
+            if fd > 2 {
+                self.sys.close(fd);
+            }
+        }
+        self.send(2, sync, Sync::ChildFinish);
+        self.sys.close(sync);
+        crate::log!(l, Debug, "<= bootstrap done");
+        Bootstrapped {
+            plan: p.plan.clone(),
+            dialect: p.dialect,
+            init_pipe: self.init_pipe,
+            logger: l,
+        }
+    }
+}
+
+fn socketpair() -> Result<[RawFd; 2], Errno> {
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` is a valid out-array of two ints.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(fds)
+    }
+}
+
+/// `/proc/PID/FILE` as a C string on the stack.
+struct ProcPath {
+    buf: [u8; 64],
+}
+
+impl ProcPath {
+    fn as_cstr(&self) -> &std::ffi::CStr {
+        std::ffi::CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"")
+    }
+}
+
+fn proc_path(pid: i32, file: &[u8]) -> ProcPath {
+    use std::io::Write;
+    let mut buf = [0u8; 64];
+    let mut w = &mut buf[..63];
+    let _ = write!(w, "/proc/{pid}/");
+    let _ = w.write_all(file);
+    ProcPath { buf }
+}
