@@ -33,6 +33,41 @@ pub struct Options {
     pub dialect: Dialect,
     /// How to decode the message (default strict).
     pub mode: Mode,
+    /// Keep descriptors inherited from the runtime other than 0, 1, 2 and the two pipes (default: close
+    /// them, so that the final process holds only what the spec lets it hold).
+    pub keep_inherited_fds: bool,
+}
+
+/// Closes every descriptor from 3 up, except those in `keep`.
+fn close_inherited_fds(keep: &[std::os::fd::RawFd]) {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|&&f| f >= 3)
+        .map(|&f| f as u32)
+        .collect();
+    keep.sort_unstable();
+    let mut from = 3u32;
+    for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
+        if k > from {
+            // SAFETY: close_range closes descriptors by number; the executor owns no descriptor in these
+            // ranges yet (it runs before opening any), and the ones it must keep are outside them.
+            let r = unsafe { libc::syscall(libc::SYS_close_range, from, k - 1, 0u32) };
+            if r < 0 {
+                // Kernels before 5.9: close what /proc/self/fd lists in the range.
+                let open: Vec<u32> = std::fs::read_dir("/proc/self/fd")
+                    .map(|d| {
+                        d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for fd in open.into_iter().filter(|fd| (from..k).contains(fd)) {
+                    // SAFETY: as above, a descriptor this process does not use.
+                    unsafe { libc::close(fd as i32) };
+                }
+            }
+        }
+        from = k.saturating_add(1);
+    }
 }
 
 fn setup_failure(step: &'static str, detail: String, errno: Option<nix::errno::Errno>) -> Failure {
@@ -63,6 +98,13 @@ pub fn bootstrap(opts: Options) -> Result<Option<Bootstrapped>, Failure> {
         }
     };
     let logger = Logger::new(env.log_pipe, env.log_level, opts.dialect);
+    if !opts.keep_inherited_fds {
+        let keep: Vec<_> = [Some(env.init_pipe), env.log_pipe]
+            .into_iter()
+            .flatten()
+            .collect();
+        close_inherited_fds(&keep);
+    }
     let mut sys = Kernel;
     match prepare(&mut sys, &env, opts, logger) {
         Ok(p) => {

@@ -14,7 +14,11 @@ use std::time::Duration;
 
 /// `nsbootstrap init`: runs the bootstrap; in the final process waits for the go-ahead, then execs `command`.
 pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
-    let done = match bootstrap(Options { dialect, mode }) {
+    let done = match bootstrap(Options {
+        dialect,
+        mode,
+        keep_inherited_fds: false,
+    }) {
         Ok(Some(done)) => done,
         Ok(None) => {
             eprintln!(

@@ -113,6 +113,9 @@ impl Executor {
         if !spec.inherit_stdio {
             cmd.stdin(Stdio::null()).stdout(Stdio::null());
         }
+        // Stage 0 leads a new process group, which stage 1 (cloned with CLONE_PARENT) joins: the runtime can
+        // then kill and reap stage 1 even when no PID report ever named it.
+        cmd.process_group(0);
         let (init_fd, log_fd) = (theirs.as_raw_fd(), log_write.as_raw_fd());
         // SAFETY: the closure runs in the forked child before exec and calls only dup2(2) and fcntl(2), which
         // are async-signal-safe, on descriptors that are open in the child (inherited copies of ours). dup2
@@ -316,25 +319,52 @@ impl Executor {
         }
     }
 
-    /// Kills every stage this runtime knows and has not reaped yet, and reaps them. Returns their PIDs.
+    /// Kills every stage of this executor and reaps them all: stage 0 and whatever is in its process group
+    /// (stage 1, and stage 2 before its setsid), and stage 2 by its reported PID. Returns the PIDs reaped.
     pub fn kill_and_reap(&mut self) -> Vec<i32> {
+        let pgid = self.child.id() as i32;
+        // SAFETY: the group was created for stage 0 and holds only its descendants that did not leave it;
+        // kill takes plain integers.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let mut pids = vec![self.child.id() as i32];
+        let mut pids = vec![pgid];
         if let Some(r) = self.report {
-            for p in [r.stage1, r.stage2] {
-                if self.reaped.iter().any(|(q, _)| *q == p) {
-                    continue;
+            if !self.reaped.iter().any(|(q, _)| *q == r.stage2) {
+                // SAFETY: stage 2 is our child (through CLONE_PARENT) and not reaped yet, so its PID
+                // cannot have been reused.
+                unsafe { libc::kill(r.stage2, libc::SIGKILL) };
+                if self.wait_pid(r.stage2, Duration::from_secs(5)).is_ok() {
+                    pids.push(r.stage2);
                 }
-                // SAFETY: `p` is our child (through CLONE_PARENT) and not reaped yet, so the PID cannot
-                // have been reused; kill takes plain integers.
-                unsafe { libc::kill(p, libc::SIGKILL) };
-                let _ = self.wait_pid(p, Duration::from_secs(5));
-                pids.push(p);
             }
         }
+        pids.extend(self.reap_group(Duration::from_secs(5)));
         self.close_init_pipe();
         pids
+    }
+
+    /// Reaps every child left in stage 0's process group (stage 1 above all) until none is left.
+    pub fn reap_group(&mut self, timeout: Duration) -> Vec<i32> {
+        let pgid = self.child.id() as i32;
+        let deadline = Instant::now() + timeout;
+        let mut reaped = Vec::new();
+        loop {
+            let mut status = 0;
+            // SAFETY: `status` is a valid out-pointer; a negative pid reaps only children in that group.
+            let r = unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) };
+            if r > 0 {
+                use std::os::unix::process::ExitStatusExt;
+                self.reaped.push((r, ExitStatus::from_raw(status)));
+                reaped.push(r);
+                continue;
+            }
+            if r < 0 || Instant::now() > deadline {
+                // ECHILD: no child left in the group.
+                return reaped;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Waits for the log pipe to close (every stage gone) and returns all its lines.

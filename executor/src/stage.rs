@@ -217,6 +217,17 @@ impl<'p, S: Sys> Stages<'p, S> {
         }
     }
 
+    /// Kills the stages this one knows to depend on it, and exits with `code`.
+    fn end(&mut self, stage: u8, code: i32) -> ! {
+        if stage == 0 {
+            self.sys.kill(self.stage1);
+        }
+        if stage <= 1 {
+            self.sys.kill(self.stage2);
+        }
+        self.sys.exit(code)
+    }
+
     /// Logs the failure, kills the other stages this one knows, and exits 1.
     fn die(
         &mut self,
@@ -231,13 +242,7 @@ impl<'p, S: Sys> Stages<'p, S> {
             Some(e) => l.fatal(format_args!("{step}: {detail}: {}", e.desc())),
             None => l.fatal(format_args!("{step}: {detail}")),
         }
-        if stage == 0 {
-            self.sys.kill(self.stage1);
-        }
-        if stage <= 1 {
-            self.sys.kill(self.stage2);
-        }
-        self.sys.exit(1)
+        self.end(stage, 1)
     }
 
     fn send(&mut self, stage: u8, fd: RawFd, s: Sync) {
@@ -255,12 +260,17 @@ impl<'p, S: Sys> Stages<'p, S> {
         let mut b = [0u8; 4];
         match self.sys.read_exact(fd, &mut b) {
             Ok(true) => u32::from_ne_bytes(b),
-            Ok(false) => self.die(
-                stage,
-                "sync",
-                format_args!("{peer} closed the sync socket (it died or failed)"),
-                None,
-            ),
+            Ok(false) => {
+                // The peer failed (and logged its own fatal line) or was killed: log this at level
+                // error, so that a failure leaves exactly one fatal line, and end this stage too.
+                let l = self.logger.for_stage(stage);
+                crate::log!(
+                    l,
+                    Error,
+                    "sync: {peer} closed the sync socket (it failed or was killed)"
+                );
+                self.end(stage, 1)
+            }
             Err(e) => self.die(stage, "sync", format_args!("read from {peer}"), Some(e)),
         }
     }
@@ -600,6 +610,19 @@ impl<'p, S: Sys> Stages<'p, S> {
         if p.creates(NamespaceKind::Cgroup) {
             match p.dialect.cgroup_ns() {
                 CgroupNs::AfterRuntimeByte => {
+                    // Watch the sync socket too: if stage 0 dies meanwhile, its end closes and this stage
+                    // stops waiting for a runtime that may never write.
+                    let which = step!(
+                        self,
+                        2,
+                        "cgroup sync",
+                        self.sys.wait_either(self.init_pipe, sync),
+                        "wait for the runtime's byte"
+                    );
+                    if which == 1 {
+                        crate::log!(l, Error, "cgroup sync: stage-0 closed the sync socket while waiting for the runtime's 0x80");
+                        self.end(2, 1);
+                    }
                     let mut b = [0u8; 1];
                     let ok = step!(
                         self,

@@ -43,6 +43,8 @@ pub trait Sys {
     fn read_exact(&mut self, fd: RawFd, buf: &mut [u8]) -> Result<bool, Errno>;
     /// read(2) once.
     fn read(&mut self, fd: RawFd, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Waits until `a` or `b` is readable (or closed); returns 0 for `a`, 1 for `b`.
+    fn wait_either(&mut self, a: RawFd, b: RawFd) -> Result<usize, Errno>;
     /// setsid(2).
     fn setsid(&mut self) -> Result<(), Errno>;
     /// setresuid(0, 0, 0).
@@ -210,6 +212,38 @@ impl Sys for Kernel {
             let e = Errno::last();
             if e != Errno::EINTR {
                 return Err(e);
+            }
+        }
+    }
+
+    fn wait_either(&mut self, a: RawFd, b: RawFd) -> Result<usize, Errno> {
+        let mut fds = [
+            libc::pollfd {
+                fd: a,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: b,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        loop {
+            // SAFETY: `fds` is a valid array of two pollfd structures.
+            let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if r < 0 {
+                let e = Errno::last();
+                if e == Errno::EINTR {
+                    continue;
+                }
+                return Err(e);
+            }
+            if fds[0].revents != 0 {
+                return Ok(0);
+            }
+            if fds[1].revents != 0 {
+                return Ok(1);
             }
         }
     }
