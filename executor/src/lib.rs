@@ -15,6 +15,7 @@
 pub mod codec_cli;
 pub mod env;
 pub mod log;
+pub mod protect;
 pub mod run_cli;
 pub mod runtime;
 pub mod stage;

@@ -14,6 +14,13 @@ use std::time::Duration;
 
 /// `nsbootstrap init`: runs the bootstrap; in the final process waits for the go-ahead, then execs `command`.
 pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
+    // Before anything else: never run from the binary on disk (spec section 16, CVE-2019-5736).
+    if std::env::var_os(crate::env::INITPIPE).is_some() {
+        if let Err(e) = crate::protect::ensure_sealed() {
+            eprintln!("nsbootstrap init: cannot re-execute from a sealed copy of the binary: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let done = match bootstrap(Options {
         dialect,
         mode,

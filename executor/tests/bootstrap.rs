@@ -6,10 +6,15 @@
 use nsbootstrap_codec::{
     BootstrapPlan, Clock, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
 };
+use nsbootstrap_executor::protect::SealedBinary;
 use nsbootstrap_executor::runtime::{Executor, SpawnSpec};
 use std::collections::BTreeSet;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -25,9 +30,18 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// One sealed copy of the binary for every spawn, as a runtime would keep it: each executor then finds
+/// itself already protected and does not copy itself again.
+fn sealed() -> &'static SealedBinary {
+    static COPY: OnceLock<SealedBinary> = OnceLock::new();
+    COPY.get_or_init(|| {
+        SealedBinary::copy_of(Path::new(env!("CARGO_BIN_EXE_nsbootstrap"))).expect("sealed copy")
+    })
+}
+
 fn spec(dialect: Dialect) -> SpawnSpec {
     let mut s = SpawnSpec::new(
-        env!("CARGO_BIN_EXE_nsbootstrap"),
+        sealed().exec_path(),
         &["init", "--dialect", dialect.name()],
         dialect,
     );
@@ -596,6 +610,57 @@ fn a_killed_stage_is_noticed_within_a_second() {
             .any(|l| l.contains("stage-0 closed the sync socket")),
         "{logs:#?}"
     );
+    drop(ex);
+    assert!(my_children().is_empty());
+}
+
+#[test]
+#[cfg_attr(
+    not(nsb_root),
+    ignore = "needs root: namespaces (run the tests as root)"
+)]
+fn the_binary_on_disk_is_out_of_reach() {
+    let _g = serial();
+    // Spawned from the file on disk: the executor re-executes itself from a sealed copy first.
+    let mut spawn = spec(Dialect::Nsbootstrap1);
+    spawn.program = env!("CARGO_BIN_EXE_nsbootstrap").into();
+    let plan = BootstrapPlan::builder()
+        .create(NamespaceKind::Pid)
+        .create(NamespaceKind::Mnt)
+        .build();
+    let mut ex = Executor::spawn(&spawn).unwrap();
+    ex.send(&plan.to_bytes(Dialect::Nsbootstrap1).unwrap())
+        .unwrap();
+    let r = ex.read_report(T).unwrap();
+    assert!(ex.wait_stage0(T).unwrap().success());
+    let exe = format!("/proc/{}/exe", r.stage2);
+    let target = std::fs::read_link(&exe).unwrap().display().to_string();
+    assert!(
+        target.starts_with("/memfd:nsbootstrap"),
+        "the final process runs from {target}"
+    );
+    // The attack: hold the executable through an O_PATH descriptor, let the process finish, reopen the
+    // descriptor for writing and overwrite the binary. The sealed copy refuses the write.
+    let held = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(&exe)
+        .unwrap();
+    ex.go_ahead().unwrap();
+    assert!(ex.wait_pid(r.stage1, T).unwrap().success());
+    assert!(ex.wait_pid(r.stage2, T).unwrap().success());
+    let reopened = std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/self/fd/{}", held.as_raw_fd()));
+    if let Ok(mut f) = reopened {
+        use std::io::Write;
+        assert!(
+            f.write_all(b"\x7fELF-overwritten").is_err(),
+            "the sealed copy took a write"
+        );
+    }
+    let on_disk = std::fs::read(env!("CARGO_BIN_EXE_nsbootstrap")).unwrap();
+    assert_eq!(&on_disk[..4], b"\x7fELF");
     drop(ex);
     assert!(my_children().is_empty());
 }
