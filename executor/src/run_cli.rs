@@ -218,6 +218,7 @@ pub fn run(
         env: Vec::new(),
         relay_logs: true,
         inherit_stdio: true,
+        credentials: None,
     };
     let mut ex = Executor::spawn(&spec).map_err(|e| e.to_string())?;
     let t = Duration::from_secs(30);

@@ -35,6 +35,8 @@ pub struct SpawnSpec {
     pub relay_logs: bool,
     /// Whether the executor inherits this process's standard input and output (else /dev/null).
     pub inherit_stdio: bool,
+    /// Run the executor as this uid and gid (a rootless runtime), when set.
+    pub credentials: Option<(u32, u32)>,
 }
 
 impl SpawnSpec {
@@ -48,6 +50,7 @@ impl SpawnSpec {
             env: Vec::new(),
             relay_logs: false,
             inherit_stdio: false,
+            credentials: None,
         }
     }
 }
@@ -116,6 +119,9 @@ impl Executor {
         // Stage 0 leads a new process group, which stage 1 (cloned with CLONE_PARENT) joins: the runtime can
         // then kill and reap stage 1 even when no PID report ever named it.
         cmd.process_group(0);
+        if let Some((uid, gid)) = spec.credentials {
+            cmd.uid(uid).gid(gid);
+        }
         let (init_fd, log_fd) = (theirs.as_raw_fd(), log_write.as_raw_fd());
         // SAFETY: the closure runs in the forked child before exec and calls only dup2(2) and fcntl(2), which
         // are async-signal-safe, on descriptors that are open in the child (inherited copies of ours). dup2

@@ -664,3 +664,149 @@ fn the_binary_on_disk_is_out_of_reach() {
     drop(ex);
     assert!(my_children().is_empty());
 }
+
+/// The unprivileged user of the rootless tests, created on first use, with /etc/subuid and /etc/subgid
+/// entries of at least 65536 ids for newuidmap and newgidmap: (uid, gid, first subuid, first subgid).
+fn rootless_user() -> (u32, u32, u32, u32) {
+    const NAME: &str = "nsbtest";
+    let lookup = || -> Option<(u32, u32)> {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        let line = passwd.lines().find(|l| l.starts_with("nsbtest:"))?;
+        let f: Vec<&str> = line.split(':').collect();
+        Some((f[2].parse().ok()?, f[3].parse().ok()?))
+    };
+    if lookup().is_none() {
+        let st = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/usr/sbin/nologin", NAME])
+            .status()
+            .expect("useradd (package passwd)");
+        assert!(st.success(), "useradd {NAME} failed");
+    }
+    // useradd may have given the user ranges already (SUB_UID_* in login.defs); add one where it did not.
+    let mut starts = [0u32; 2];
+    for (i, file) in ["/etc/subuid", "/etc/subgid"].into_iter().enumerate() {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let found = text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() == 3 && f[0] == NAME && f[2].parse::<u32>().ok()? >= 65536)
+                .then(|| f[1].parse::<u32>().ok())?
+        });
+        starts[i] = match found {
+            Some(start) => start,
+            None => {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(file)
+                    .unwrap();
+                use std::io::Write;
+                writeln!(f, "{NAME}:300000:65536").unwrap();
+                300000
+            }
+        };
+    }
+    let (uid, gid) = lookup().expect("the user exists");
+    (uid, gid, starts[0], starts[1])
+}
+
+#[test]
+#[cfg_attr(
+    not(nsb_root),
+    ignore = "needs root: creates an unprivileged user (run the tests as root)"
+)]
+fn rootless_with_a_single_self_map() {
+    let _g = serial();
+    let (uid, gid, _, _) = rootless_user();
+    let plan = BootstrapPlan::builder()
+        .create(NamespaceKind::User)
+        .create(NamespaceKind::Pid)
+        .create(NamespaceKind::Mnt)
+        .create(NamespaceKind::Uts)
+        .map_user(0, uid, 1)
+        .map_group(0, gid, 1)
+        .rootless_euid(true)
+        .build();
+    for dialect in [Dialect::Runc11, Dialect::Nsbootstrap1] {
+        let mut spawn = spec(dialect);
+        spawn.credentials = Some((uid, gid));
+        let mut ex = Executor::spawn(&spawn).unwrap();
+        ex.read_ready(T).unwrap();
+        ex.send(&plan.to_bytes(dialect).unwrap()).unwrap();
+        let r = ex
+            .read_report(T)
+            .unwrap_or_else(|e| panic!("{dialect}: {e}: {:#?}", ex.finish_logs_after_kill()));
+        assert!(ex.wait_stage0(T).unwrap().success());
+        assert_eq!(
+            map_lines(&proc_file(r.stage2, "uid_map")),
+            vec![vec![0, u64::from(uid), 1]]
+        );
+        assert_eq!(
+            map_lines(&proc_file(r.stage2, "gid_map")),
+            vec![vec![0, u64::from(gid), 1]]
+        );
+        assert_eq!(proc_file(r.stage2, "setgroups").trim(), "deny");
+        assert_eq!(
+            status_field(r.stage2, "Uid:").split_whitespace().next(),
+            Some(uid.to_string().as_str())
+        );
+        assert_eq!(
+            status_field(r.stage2, "NSpid:").split_whitespace().last(),
+            Some("1")
+        );
+        finish(ex, r, &plan);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(nsb_root),
+    ignore = "needs root: creates an unprivileged user (run the tests as root)"
+)]
+fn rootless_with_newuidmap_for_several_ranges() {
+    let _g = serial();
+    assert!(
+        Path::new("/usr/bin/newuidmap").exists(),
+        "newuidmap missing: install Debian's uidmap package"
+    );
+    let (uid, gid, subuid, subgid) = rootless_user();
+    let plan = BootstrapPlan::builder()
+        .create(NamespaceKind::User)
+        .create(NamespaceKind::Pid)
+        .map_user(0, uid, 1)
+        .map_user(1, subuid, 65536)
+        .map_group(0, gid, 1)
+        .map_group(1, subgid, 65536)
+        .id_map_helpers("/usr/bin/newuidmap", "/usr/bin/newgidmap")
+        .setgroups(true)
+        .rootless_euid(true)
+        .build();
+    let mut spawn = spec(Dialect::Runc11);
+    spawn.credentials = Some((uid, gid));
+    let mut ex = Executor::spawn(&spawn).unwrap();
+    ex.read_ready(T).unwrap();
+    ex.send(&plan.to_bytes(Dialect::Runc11).unwrap()).unwrap();
+    let r = ex
+        .read_report(T)
+        .unwrap_or_else(|e| panic!("{e}: {:#?}", ex.finish_logs_after_kill()));
+    assert!(ex.wait_stage0(T).unwrap().success());
+    assert_eq!(
+        map_lines(&proc_file(r.stage2, "uid_map")),
+        vec![
+            vec![0, u64::from(uid), 1],
+            vec![1, u64::from(subuid), 65536]
+        ]
+    );
+    assert_eq!(
+        map_lines(&proc_file(r.stage2, "gid_map")),
+        vec![
+            vec![0, u64::from(gid), 1],
+            vec![1, u64::from(subgid), 65536]
+        ]
+    );
+    let logs = finish(ex, r, &plan);
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("EPERM, running") && l.contains("newuidmap")),
+        "{logs:#?}"
+    );
+}
