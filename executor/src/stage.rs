@@ -292,8 +292,20 @@ impl<'p, S: Sys> Stages<'p, S> {
         let l = self.logger.for_stage(0);
         self.sys.set_name(stage_name(self.p.dialect, 0));
         crate::log!(l, Debug, "~> stage-0");
-        self.pair1 = step!(self, 0, "socketpair", socketpair(), "stage 0 and 1");
-        self.pair2 = step!(self, 0, "socketpair", socketpair(), "stage 0 and 2");
+        self.pair1 = step!(
+            self,
+            0,
+            "socketpair",
+            self.sys.socketpair(),
+            "stage 0 and 1"
+        );
+        self.pair2 = step!(
+            self,
+            0,
+            "socketpair",
+            self.sys.socketpair(),
+            "stage 0 and 2"
+        );
         match step!(
             self,
             0,
@@ -702,24 +714,6 @@ impl<'p, S: Sys> Stages<'p, S> {
     }
 }
 
-fn socketpair() -> Result<[RawFd; 2], Errno> {
-    let mut fds = [-1; 2];
-    // SAFETY: `fds` is a valid out-array of two ints.
-    let r = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(fds)
-    }
-}
-
 /// `/proc/PID/FILE` as a C string on the stack.
 struct ProcPath {
     buf: [u8; 64],
@@ -738,4 +732,309 @@ fn proc_path(pid: i32, file: &[u8]) -> ProcPath {
     let _ = write!(w, "/proc/{pid}/");
     let _ = w.write_all(file);
     ProcPath { buf }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The stage logic against a recording double of [`Sys`]: the order of system calls, without a kernel.
+
+    use super::*;
+    use crate::log::Level;
+    use crate::sys::Cloned;
+    use std::collections::VecDeque;
+    use std::ffi::CStr;
+
+    /// Records every call as a line; answers reads, clones and file writes from scripts.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Vec<String>,
+        reads: VecDeque<Vec<u8>>,
+        clones: VecDeque<Cloned>,
+        eperm_on: Vec<&'static str>,
+        next_fd: RawFd,
+        pairs: RawFd,
+    }
+
+    struct Exit(i32);
+
+    impl Sys for &mut Recorder {
+        fn open_read(&mut self, path: &CStr) -> Result<RawFd, Errno> {
+            self.next_fd += 1;
+            self.calls.push(format!(
+                "open {} = {}",
+                path.to_string_lossy(),
+                100 + self.next_fd
+            ));
+            Ok(100 + self.next_fd)
+        }
+        fn open_rdwr(&mut self, path: &CStr) -> Result<RawFd, Errno> {
+            self.calls
+                .push(format!("open_rdwr {}", path.to_string_lossy()));
+            Ok(200)
+        }
+        fn close(&mut self, fd: RawFd) {
+            if fd >= 100 {
+                self.calls.push(format!("close {fd}"));
+            }
+        }
+        fn setns(&mut self, fd: RawFd, kind: NamespaceKind) -> Result<(), Errno> {
+            self.calls.push(format!("setns {fd} {kind}"));
+            Ok(())
+        }
+        fn unshare(&mut self, flags: u32) -> Result<(), Errno> {
+            self.calls
+                .push(format!("unshare {}", nsbootstrap_codec::CloneFlags(flags)));
+            Ok(())
+        }
+        fn set_dumpable(&mut self, on: bool) -> Result<(), Errno> {
+            self.calls.push(format!("dumpable {on}"));
+            Ok(())
+        }
+        fn set_name(&mut self, name: &CStr) {
+            self.calls.push(format!("name {}", name.to_string_lossy()));
+        }
+        fn write_file(&mut self, path: &CStr, data: &[u8]) -> Result<(), Errno> {
+            let p = path.to_string_lossy().into_owned();
+            self.calls
+                .push(format!("write {p} {:?}", String::from_utf8_lossy(data)));
+            if self.eperm_on.iter().any(|s| p.ends_with(s)) {
+                return Err(Errno::EPERM);
+            }
+            Ok(())
+        }
+        fn socketpair(&mut self) -> Result<[RawFd; 2], Errno> {
+            self.pairs += 1;
+            Ok([8 + 2 * self.pairs, 9 + 2 * self.pairs])
+        }
+        fn clone_parent(&mut self) -> Result<Cloned, Errno> {
+            let c = self.clones.pop_front().expect("a scripted clone");
+            self.calls.push(format!("clone {c:?}"));
+            Ok(c)
+        }
+        fn write_all(&mut self, fd: RawFd, bytes: &[u8]) -> Result<(), Errno> {
+            let what = match bytes.len() {
+                4 => format!("{:#x}", u32::from_ne_bytes(bytes.try_into().unwrap())),
+                _ => String::from_utf8_lossy(bytes).into_owned(),
+            };
+            self.calls.push(format!("send {fd} {what}"));
+            Ok(())
+        }
+        fn read_exact(&mut self, fd: RawFd, buf: &mut [u8]) -> Result<bool, Errno> {
+            match self.reads.pop_front() {
+                Some(b) => {
+                    buf.copy_from_slice(&b);
+                    self.calls.push(format!("recv {fd} {:?}", b));
+                    Ok(true)
+                }
+                None => {
+                    self.calls.push(format!("recv {fd} EOF"));
+                    Ok(false)
+                }
+            }
+        }
+        fn read(&mut self, _fd: RawFd, _buf: &mut [u8]) -> Result<usize, Errno> {
+            Ok(0)
+        }
+        fn wait_either(&mut self, _a: RawFd, _b: RawFd) -> Result<usize, Errno> {
+            Ok(0)
+        }
+        fn setsid(&mut self) -> Result<(), Errno> {
+            self.calls.push("setsid".into());
+            Ok(())
+        }
+        fn become_root_uid(&mut self) -> Result<(), Errno> {
+            self.calls.push("setresuid 0".into());
+            Ok(())
+        }
+        fn setuid_root(&mut self) -> Result<(), Errno> {
+            self.calls.push("setuid 0".into());
+            Ok(())
+        }
+        fn setgid_root(&mut self) -> Result<(), Errno> {
+            self.calls.push("setgid 0".into());
+            Ok(())
+        }
+        fn clear_groups(&mut self) -> Result<(), Errno> {
+            self.calls.push("setgroups []".into());
+            Ok(())
+        }
+        fn set_controlling_tty(&mut self, fd: RawFd) -> Result<(), Errno> {
+            self.calls.push(format!("tiocsctty {fd}"));
+            Ok(())
+        }
+        fn dup2(&mut self, fd: RawFd, to: RawFd) -> Result<(), Errno> {
+            self.calls.push(format!("dup2 {fd} {to}"));
+            Ok(())
+        }
+        fn kill(&mut self, pid: i32) {
+            if pid > 0 {
+                self.calls.push(format!("kill {pid}"));
+            }
+        }
+        fn run(&mut self, argv: &[&CStr]) -> Result<i32, Errno> {
+            let words: Vec<String> = argv
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            self.calls.push(format!("run {}", words.join(" ")));
+            Ok(0)
+        }
+        fn exit(&mut self, code: i32) -> ! {
+            self.calls.push(format!("exit {code}"));
+            std::panic::resume_unwind(Box::new(Exit(code)))
+        }
+    }
+
+    fn sync(s: Sync, d: Dialect) -> Vec<u8> {
+        s.value(d).unwrap().to_ne_bytes().to_vec()
+    }
+
+    /// Runs the stages until a stage exits; returns the calls and the exit code.
+    fn drive(plan: BootstrapPlan, d: Dialect, rec: &mut Recorder) -> i32 {
+        let p = Prepared::new(plan, d);
+        let logger = Logger::new(None, Level::Debug, d);
+        let stages = Stages::new(&mut *rec, &p, 3, logger);
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            stages.run();
+        }));
+        match out {
+            Ok(()) => -1,
+            Err(e) => e.downcast::<Exit>().map(|x| x.0).unwrap_or(-2),
+        }
+    }
+
+    fn index(calls: &[String], prefix: &str) -> usize {
+        calls
+            .iter()
+            .position(|c| c.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no call {prefix:?} in {calls:#?}"))
+    }
+
+    #[test]
+    fn stage1_opens_everything_then_joins_user_in_the_middle() {
+        let d = Dialect::Nsbootstrap1;
+        let plan = BootstrapPlan::builder()
+            .join(NamespaceKind::User, "/proc/9/ns/user")
+            .join(NamespaceKind::Net, "/proc/9/ns/net")
+            .join(NamespaceKind::Mnt, "/proc/9/ns/mnt")
+            .create(NamespaceKind::Pid)
+            .build();
+        let mut rec = Recorder {
+            clones: [Cloned::Child, Cloned::Parent(77)].into(),
+            reads: [sync(Sync::RecvpidAck, d)].into(),
+            ..Default::default()
+        };
+        let code = drive(plan, d, &mut rec);
+        let c = &rec.calls;
+        assert_eq!(code, 0, "{c:#?}");
+        let last_open = c.iter().rposition(|x| x.starts_with("open ")).unwrap();
+        let first_setns = index(c, "setns");
+        assert!(
+            last_open < first_setns,
+            "every path is opened before the first setns: {c:#?}"
+        );
+        let setns: Vec<&String> = c.iter().filter(|x| x.starts_with("setns")).collect();
+        assert_eq!(setns.len(), 3);
+        assert!(
+            setns[0].ends_with("net") && setns[1].ends_with("mnt") && setns[2].ends_with("user"),
+            "{setns:?}"
+        );
+        assert!(index(c, "setresuid 0") > index(c, "setns 101 user"));
+        assert!(index(c, "unshare pid") > index(c, "setresuid 0"));
+        assert!(index(c, "clone Parent(77)") > index(c, "unshare pid"));
+        // RECVPID_PLS, the PID, then CHILD_FINISH after the ACK.
+        let pls = index(c, "send 11 0x42");
+        assert_eq!(c[pls + 1], format!("send 11 {:#x}", 77));
+        assert!(index(c, "send 11 0x45") > index(c, "recv 11"));
+    }
+
+    #[test]
+    fn stage1_unshares_the_user_namespace_alone_and_waits_for_the_maps() {
+        let d = Dialect::Runc11;
+        let plan = BootstrapPlan::builder()
+            .create(NamespaceKind::User)
+            .create(NamespaceKind::Net)
+            .create(NamespaceKind::Cgroup)
+            .map_user(0, 1000, 1)
+            .build();
+        let mut rec = Recorder {
+            clones: [Cloned::Child, Cloned::Parent(78)].into(),
+            reads: [sync(Sync::UsermapAck, d), sync(Sync::RecvpidAck, d)].into(),
+            ..Default::default()
+        };
+        assert_eq!(drive(plan, d, &mut rec), 0);
+        let c = &rec.calls;
+        let user = index(c, "unshare user");
+        assert_eq!(
+            c[user], "unshare user",
+            "the user namespace is unshared alone"
+        );
+        assert!(index(c, "send 11 0x40") > user);
+        assert!(index(c, "setresuid 0") > index(c, "recv 11"));
+        // runc-1.1 leaves the cgroup namespace to stage 2.
+        assert_eq!(c[index(c, "unshare net")], "unshare net");
+        assert!(
+            !c.iter().any(|x| x.starts_with("dumpable")),
+            "no joins, so dumpable is left alone"
+        );
+    }
+
+    #[test]
+    fn a_closed_sync_socket_ends_the_stage_without_a_second_fatal_line() {
+        let d = Dialect::Runc12;
+        let plan = BootstrapPlan::builder().create(NamespaceKind::User).build();
+        let mut rec = Recorder {
+            clones: [Cloned::Child].into(),
+            ..Default::default()
+        };
+        assert_eq!(drive(plan, d, &mut rec), 1);
+        assert!(rec.calls.last().unwrap() == "exit 1");
+        assert!(
+            rec.calls.iter().any(|x| x == "recv 11 EOF"),
+            "{:#?}",
+            rec.calls
+        );
+    }
+
+    #[test]
+    fn stage0_writes_deny_then_maps_and_falls_back_to_the_helper() {
+        let d = Dialect::Runc11;
+        let plan = BootstrapPlan::builder()
+            .create(NamespaceKind::User)
+            .map_user(0, 1000, 1)
+            .map_user(1, 100000, 65536)
+            .map_group(0, 1000, 1)
+            .id_map_helpers("/usr/bin/newuidmap", "/usr/bin/newgidmap")
+            .rootless_euid(true)
+            .build();
+        let mut rec = Recorder {
+            clones: [Cloned::Parent(50)].into(),
+            reads: [
+                sync(Sync::UsermapPls, d),
+                sync(Sync::RecvpidPls, d),
+                60i32.to_ne_bytes().to_vec(),
+                sync(Sync::ChildFinish, d),
+                sync(Sync::ChildFinish, d),
+            ]
+            .into(),
+            eperm_on: vec!["uid_map"],
+            ..Default::default()
+        };
+        assert_eq!(drive(plan, d, &mut rec), 0);
+        let c = &rec.calls;
+        let deny = index(c, "write /proc/50/setgroups \"deny\"");
+        let uid = index(c, "write /proc/50/uid_map");
+        assert!(deny < uid);
+        assert_eq!(
+            c[uid + 1],
+            "run /usr/bin/newuidmap 50 0 1000 1 1 100000 65536"
+        );
+        assert!(index(c, "write /proc/50/gid_map \"0 1000 1\\n\"") > uid);
+        let report = index(c, "send 3 {\"stage1_pid\":50,\"stage2_pid\":60}");
+        assert!(
+            report > index(c, "send 10 0x43"),
+            "the report follows the ACK: {c:#?}"
+        );
+        assert!(index(c, "send 12 0x44") > report);
+    }
 }

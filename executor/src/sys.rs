@@ -35,6 +35,8 @@ pub trait Sys {
     fn set_name(&mut self, name: &CStr);
     /// Writes `data` to the file at `path` (a /proc file) in one write(2).
     fn write_file(&mut self, path: &CStr, data: &[u8]) -> Result<(), Errno>;
+    /// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC).
+    fn socketpair(&mut self) -> Result<[RawFd; 2], Errno>;
     /// clone(2) with `CLONE_PARENT | SIGCHLD`, fork-like (the child runs on a copy of the stack).
     fn clone_parent(&mut self) -> Result<Cloned, Errno>;
     /// Writes all of `bytes` to `fd`.
@@ -145,6 +147,24 @@ impl Sys for Kernel {
         };
         self.close(fd);
         result
+    }
+
+    fn socketpair(&mut self) -> Result<[RawFd; 2], Errno> {
+        let mut fds = [-1; 2];
+        // SAFETY: `fds` is a valid out-array of two ints.
+        let r = unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+                0,
+                fds.as_mut_ptr(),
+            )
+        };
+        if r < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(fds)
+        }
     }
 
     fn clone_parent(&mut self) -> Result<Cloned, Errno> {
