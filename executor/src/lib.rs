@@ -120,6 +120,15 @@ pub fn bootstrap(opts: Options) -> Result<Option<Bootstrapped>, Failure> {
     }
 }
 
+/// Parses `_LIBCONTAINER_MOUNT_FDS`: a JSON array of integers (-1 for a mount without source).
+fn parse_mount_fds(text: &str) -> Option<Vec<std::os::fd::RawFd>> {
+    let body = text.trim().strip_prefix('[')?.strip_suffix(']')?.trim();
+    if body.is_empty() {
+        return Some(Vec::new());
+    }
+    body.split(',').map(|n| n.trim().parse().ok()).collect()
+}
+
 /// Everything stage 0 does before the first clone.
 fn prepare<S: Sys>(
     sys: &mut S,
@@ -136,7 +145,22 @@ fn prepare<S: Sys>(
     let plan = stage::read_message(sys, env.init_pipe, d, opts.mode)?;
     plan.check()
         .map_err(|e| setup_failure("check the plan", e.to_string(), None))?;
-    let p = Prepared::new(plan, d);
+    let mut p = Prepared::new(plan, d);
+    if p.plan.mount_sources.is_some() {
+        let text = std::env::var("_LIBCONTAINER_MOUNT_FDS").unwrap_or_default();
+        let fds = parse_mount_fds(&text).ok_or_else(|| {
+            setup_failure(
+                "environment",
+                format!(
+                    "_LIBCONTAINER_MOUNT_FDS={text:?} is not a JSON array of descriptor numbers"
+                ),
+                None,
+            )
+        })?;
+        p = p
+            .with_mount_fds(fds)
+            .map_err(|e| setup_failure("environment", e, None))?;
+    }
     if let Some(v) = p.plan.oom_score_adj {
         crate::log!(logger, Debug, "oom_score_adj {v}");
         sys.write_file(c"/proc/self/oom_score_adj", v.to_string().as_bytes())

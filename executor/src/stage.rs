@@ -62,6 +62,8 @@ pub struct Prepared {
     newuidmap: Option<CString>,
     newgidmap: Option<CString>,
     console: Option<CString>,
+    mount_sources: Vec<Option<CString>>,
+    mount_fds: Vec<RawFd>,
 }
 
 fn cstring(p: &std::path::Path) -> CString {
@@ -98,9 +100,35 @@ impl Prepared {
             newuidmap: plan.newuidmap_path.as_deref().map(cstring),
             newgidmap: plan.newgidmap_path.as_deref().map(cstring),
             console: plan.console_path.as_deref().map(cstring),
+            mount_sources: plan
+                .mount_sources
+                .iter()
+                .flatten()
+                .map(|m| m.as_deref().map(cstring))
+                .collect(),
+            mount_fds: Vec::new(),
             plan,
             dialect,
         }
+    }
+
+    /// Sets the descriptor numbers stage 1 puts the mount sources at (`_LIBCONTAINER_MOUNT_FDS`, runc-1.1):
+    /// one entry per mount, -1 where the mount has no source. Fails when they do not match the plan.
+    pub fn with_mount_fds(mut self, fds: Vec<RawFd>) -> Result<Self, String> {
+        let wanted = self.mount_sources.iter().filter(|m| m.is_some()).count();
+        let given = fds.iter().filter(|&&f| f != -1).count();
+        if wanted != given {
+            return Err(format!(
+                "_LIBCONTAINER_MOUNT_FDS names {given} descriptors for {wanted} mount sources"
+            ));
+        }
+        if let Some(bad) = fds.iter().find(|&&f| f < -1) {
+            return Err(format!(
+                "_LIBCONTAINER_MOUNT_FDS holds the invalid descriptor {bad}"
+            ));
+        }
+        self.mount_fds = fds;
+        Ok(self)
     }
 
     fn creates(&self, kind: NamespaceKind) -> bool {
@@ -343,6 +371,10 @@ impl<'p, S: Sys> Stages<'p, S> {
                     );
                     self.send(0, my1, Sync::TimeoffsetsAck);
                 }
+                Some(Sync::MountsourcesPls) => {
+                    self.send_mount_sources();
+                    self.send(0, my1, Sync::MountsourcesAck);
+                }
                 Some(Sync::RecvpidPls) => {
                     let pid = self.recv(0, my1, "stage-1") as i32;
                     self.stage2 = pid;
@@ -382,6 +414,62 @@ impl<'p, S: Sys> Stages<'p, S> {
         self.expect(0, my2, "stage-2", Sync::ChildFinish);
         crate::log!(l, Debug, "<~ stage-0");
         self.sys.exit(0)
+    }
+
+    /// Stage 0's part of the runc-1.1 mount sources: from inside stage 1's mount namespace, open each
+    /// source with O_PATH and send it to stage 1.
+    fn send_mount_sources(&mut self) {
+        let pid = self.stage1;
+        let sock = self.pair1[0];
+        let host = step!(
+            self,
+            0,
+            "mount sources",
+            self.sys.open_read(c"/proc/self/ns/mnt"),
+            "open /proc/self/ns/mnt"
+        );
+        let theirs = proc_path(pid, b"ns/mnt");
+        let container = step!(
+            self,
+            0,
+            "mount sources",
+            self.sys.open_read(theirs.as_cstr()),
+            "open /proc/{pid}/ns/mnt"
+        );
+        step!(
+            self,
+            0,
+            "mount sources",
+            self.sys.setns(container, NamespaceKind::Mnt),
+            "join /proc/{pid}/ns/mnt"
+        );
+        let p = self.p;
+        for src in p.mount_sources.iter().flatten() {
+            let fd = step!(
+                self,
+                0,
+                "mount sources",
+                self.sys.open_path(src),
+                "open {src:?}"
+            );
+            step!(
+                self,
+                0,
+                "mount sources",
+                self.sys.send_fd(sock, fd),
+                "send {src:?}"
+            );
+            self.sys.close(fd);
+        }
+        step!(
+            self,
+            0,
+            "mount sources",
+            self.sys.setns(host, NamespaceKind::Mnt),
+            "return to the host mount namespace"
+        );
+        self.sys.close(host);
+        self.sys.close(container);
     }
 
     /// Stage 0's id-map work for stage 1 (spec section 10.4).
@@ -543,6 +631,29 @@ impl<'p, S: Sys> Stages<'p, S> {
                 "{}",
                 nsbootstrap_codec::CloneFlags(rest)
             );
+        }
+        if p.plan.mount_sources.is_some() {
+            self.send(1, sync, Sync::MountsourcesPls);
+            for &to in p.mount_fds.iter().filter(|&&f| f != -1) {
+                let fd = step!(
+                    self,
+                    1,
+                    "mount sources",
+                    self.sys.recv_fd(sync),
+                    "receive the source for fd {to}"
+                );
+                if fd != to {
+                    step!(
+                        self,
+                        1,
+                        "mount sources",
+                        self.sys.dup3_cloexec(fd, to),
+                        "move it to fd {to}"
+                    );
+                    self.sys.close(fd);
+                }
+            }
+            self.expect(1, sync, "stage-0", Sync::MountsourcesAck);
         }
         if p.time_offsets.is_some() {
             self.send(1, sync, Sync::TimeoffsetsPls);
@@ -771,6 +882,23 @@ mod tests {
             self.calls
                 .push(format!("open_rdwr {}", path.to_string_lossy()));
             Ok(200)
+        }
+        fn open_path(&mut self, path: &CStr) -> Result<RawFd, Errno> {
+            self.calls
+                .push(format!("open_path {}", path.to_string_lossy()));
+            Ok(300)
+        }
+        fn send_fd(&mut self, sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+            self.calls.push(format!("send_fd {sock} {fd}"));
+            Ok(())
+        }
+        fn recv_fd(&mut self, sock: RawFd) -> Result<RawFd, Errno> {
+            self.calls.push(format!("recv_fd {sock}"));
+            Ok(301)
+        }
+        fn dup3_cloexec(&mut self, fd: RawFd, to: RawFd) -> Result<(), Errno> {
+            self.calls.push(format!("dup3 {fd} {to}"));
+            Ok(())
         }
         fn close(&mut self, fd: RawFd) {
             if fd >= 100 {

@@ -23,8 +23,16 @@ pub trait Sys {
     fn open_read(&mut self, path: &CStr) -> Result<RawFd, Errno>;
     /// open(2) read-write, no controlling-terminal side effect, close-on-exec.
     fn open_rdwr(&mut self, path: &CStr) -> Result<RawFd, Errno>;
+    /// open(2) with O_PATH, close-on-exec.
+    fn open_path(&mut self, path: &CStr) -> Result<RawFd, Errno>;
     /// close(2).
     fn close(&mut self, fd: RawFd);
+    /// Sends one descriptor over a unix socket (SCM_RIGHTS, with one NUL byte of data).
+    fn send_fd(&mut self, sock: RawFd, fd: RawFd) -> Result<(), Errno>;
+    /// Receives one descriptor sent by [`Sys::send_fd`].
+    fn recv_fd(&mut self, sock: RawFd) -> Result<RawFd, Errno>;
+    /// dup3(fd, to, O_CLOEXEC).
+    fn dup3_cloexec(&mut self, fd: RawFd, to: RawFd) -> Result<(), Errno>;
     /// setns(2) with the kind's flag.
     fn setns(&mut self, fd: RawFd, kind: NamespaceKind) -> Result<(), Errno>;
     /// unshare(2), retried a few times on EINVAL (old kernels' race with /proc readers).
@@ -96,6 +104,101 @@ impl Sys for Kernel {
                 libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
             )
         })
+    }
+
+    fn open_path(&mut self, path: &CStr) -> Result<RawFd, Errno> {
+        // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
+        cvt(unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) })
+    }
+
+    fn send_fd(&mut self, sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+        let mut byte = [0u8; 1];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        // A control buffer aligned for cmsghdr, large enough for one descriptor.
+        let mut control = [0u64; 4];
+        // SAFETY: msghdr is plain data; all-zero is a valid empty header that is filled in below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is a pure size computation.
+        msg.msg_controllen =
+            unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+        // SAFETY: the control buffer is 32 bytes, at least CMSG_SPACE(4), and aligned for cmsghdr, so the
+        // first header and its data lie inside it.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
+        }
+        loop {
+            // SAFETY: `msg` points at live buffers set up above.
+            let n = unsafe { libc::sendmsg(sock, &msg, 0) };
+            if n == 1 {
+                return Ok(());
+            }
+            let e = Errno::last();
+            if n < 0 && e == Errno::EINTR {
+                continue;
+            }
+            return Err(if n < 0 { e } else { Errno::EIO });
+        }
+    }
+
+    fn recv_fd(&mut self, sock: RawFd) -> Result<RawFd, Errno> {
+        let mut byte = [0u8; 1];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut control = [0u64; 4];
+        // SAFETY: as in send_fd.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        let n = loop {
+            // SAFETY: `msg` points at live buffers; MSG_CMSG_CLOEXEC marks the received descriptor.
+            let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+            if n < 0 && Errno::last() == Errno::EINTR {
+                continue;
+            }
+            break n;
+        };
+        if n < 0 {
+            return Err(Errno::last());
+        }
+        if n == 0 {
+            return Err(Errno::EPIPE);
+        }
+        if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+            return Err(Errno::EMSGSIZE);
+        }
+        // SAFETY: the kernel filled `control` up to msg_controllen; CMSG_FIRSTHDR returns null when there
+        // is no header, and CMSG_DATA points inside the header it returned.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            if cmsg.is_null()
+                || (*cmsg).cmsg_level != libc::SOL_SOCKET
+                || (*cmsg).cmsg_type != libc::SCM_RIGHTS
+            {
+                return Err(Errno::EBADMSG);
+            }
+            Ok(std::ptr::read_unaligned(
+                libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+            ))
+        }
+    }
+
+    fn dup3_cloexec(&mut self, fd: RawFd, to: RawFd) -> Result<(), Errno> {
+        // SAFETY: dup3 takes two descriptor numbers and a flag.
+        cvt(unsafe { libc::dup3(fd, to, libc::O_CLOEXEC) }).map(drop)
     }
 
     fn close(&mut self, fd: RawFd) {

@@ -810,3 +810,65 @@ fn rootless_with_newuidmap_for_several_ranges() {
         "{logs:#?}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(nsb_root),
+    ignore = "needs root: mount namespaces (run the tests as root)"
+)]
+fn runc_1_1_mount_sources_arrive_at_the_named_fds() {
+    let _g = serial();
+    let d = Dialect::Runc11;
+    let plan = BootstrapPlan::builder()
+        .create(NamespaceKind::Mnt)
+        .create(NamespaceKind::Pid)
+        .mount_source(Some("/etc".into()))
+        .mount_source(None)
+        .mount_source(Some("/usr/bin".into()))
+        .build();
+    let mut spawn = spec(d);
+    spawn
+        .env
+        .push(("_LIBCONTAINER_MOUNT_FDS".into(), "[10,-1,11]".into()));
+    let mut ex = Executor::spawn(&spawn).unwrap();
+    ex.read_ready(T).unwrap();
+    ex.send(&plan.to_bytes(d).unwrap()).unwrap();
+    let r = ex
+        .read_report(T)
+        .unwrap_or_else(|e| panic!("{e}: {:#?}", ex.finish_logs_after_kill()));
+    assert!(ex.wait_stage0(T).unwrap().success());
+    for (fd, want) in [(10, "/etc"), (11, "/usr/bin")] {
+        let got = std::fs::read_link(format!("/proc/{}/fd/{fd}", r.stage2)).unwrap();
+        assert_eq!(got, Path::new(want), "fd {fd}");
+        let flags = proc_file(r.stage2, &format!("fdinfo/{fd}"));
+        let f = flags
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .unwrap()
+            .trim();
+        let flags = u32::from_str_radix(f, 8).unwrap();
+        assert_ne!(
+            flags & libc::O_PATH as u32,
+            0,
+            "fd {fd} is an O_PATH descriptor"
+        );
+    }
+    finish(ex, r, &plan);
+
+    // A count that does not match the plan is refused before anything happens.
+    let mut spawn = spec(d);
+    spawn
+        .env
+        .push(("_LIBCONTAINER_MOUNT_FDS".into(), "[10]".into()));
+    let mut ex = Executor::spawn(&spawn).unwrap();
+    ex.read_ready(T).unwrap();
+    ex.send(&plan.to_bytes(d).unwrap()).unwrap();
+    assert!(ex.read_report(T).is_err());
+    assert_eq!(ex.wait_stage0(T).unwrap().code(), Some(1));
+    let logs = ex.finish_logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("names 1 descriptors for 2 mount sources")),
+        "{logs:#?}"
+    );
+}
