@@ -1,8 +1,15 @@
 //! # nsbootstrap-conformance
 //!
-//! Checks implementations of the namespace-bootstrap protocol against `spec/`. This release holds the
-//! codec level: the spec's test vectors ([`vectors`]), which any decoder or encoder can be run against.
+//! Checks implementations of the namespace-bootstrap protocol against `spec/`:
+//!
+//! * [`vectors`]: the spec's test vectors, and a checker that runs this project's codec over them;
+//! * [`harness`], [`scenarios`], [`runner`]: the suite that plays the runtime against any executor
+//!   (`nsbootstrap init`, `runc init`, ...), inspects the final process through /proc, checks nothing is
+//!   left behind, and reports per scenario (the `nsbootstrap-conform` binary).
 
 #![warn(missing_docs)]
 
+pub mod harness;
+pub mod runner;
+pub mod scenarios;
 pub mod vectors;
