@@ -265,7 +265,8 @@ fn positive(d: Dialect, out: &mut Vec<Scenario>) {
             })())
         },
     ));
-    let maps: [(&str, Vec<(u32, u32, u32)>); 2] = [
+    type Ranges = Vec<(u32, u32, u32)>;
+    let maps: [(&str, Ranges); 2] = [
         ("one-range", vec![(0, 100000, 65536)]),
         (
             "several-ranges",
