@@ -72,18 +72,28 @@ fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
     a0 < b1 && b0 < a1
 }
 
-/// Finds the first overlapping pair among `ranges` (by line numbers, 1-based).
+/// Finds an overlapping pair among `ranges` (by line numbers, 1-based, the lower first), checking the
+/// container side before the host side. Sorts line indexes on the stack: O(n log n), no allocation.
 pub(crate) fn find_overlap(ranges: &[IdRange]) -> Option<((usize, usize), &'static str)> {
-    for (i, a) in ranges.iter().enumerate() {
-        for (j, b) in ranges.iter().enumerate().skip(i + 1) {
-            if overlaps((a.container_id, a.size), (b.container_id, b.size)) {
-                return Some(((i + 1, j + 1), "container"));
-            }
-            if overlaps((a.host_id, a.size), (b.host_id, b.size)) {
-                return Some(((i + 1, j + 1), "host"));
+    let n = ranges.len().min(crate::MAX_ID_RANGES);
+    let mut order = [0u16; crate::MAX_ID_RANGES];
+    for (i, o) in order.iter_mut().enumerate().take(n) {
+        *o = i as u16;
+    }
+    let sides: [(&'static str, fn(&IdRange) -> u32); 2] =
+        [("container", |r| r.container_id), ("host", |r| r.host_id)];
+    for (side, start) in sides {
+        let order = &mut order[..n];
+        order.sort_unstable_by_key(|&i| start(&ranges[usize::from(i)]));
+        for w in order.windows(2) {
+            let (a, b) = (&ranges[usize::from(w[0])], &ranges[usize::from(w[1])]);
+            if overlaps((start(a), a.size), (start(b), b.size)) {
+                let (x, y) = (usize::from(w[0]) + 1, usize::from(w[1]) + 1);
+                return Some(((x.min(y), x.max(y)), side));
             }
         }
     }
+    // Beyond the kernel's limit the caller reports id-map-too-long; pairs past it are not checked here.
     None
 }
 
