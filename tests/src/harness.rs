@@ -170,12 +170,21 @@ impl Ctx {
         self.start_bytes(&self.spec(&[]), &bytes, 0, cgroup)
     }
 
-    /// Spawns, sends `bytes` (or nothing), and waits for stage 0 to end; collects what happened.
-    pub fn refuse(&self, spec: &SpawnSpec, bytes: Option<&[u8]>) -> Check<Refused> {
+    /// Spawns, sends `bytes` (or nothing), and waits for stage 0 to end; collects what happened. With
+    /// `end_stream`, the runtime shuts down its writing side after the bytes (the stream ends there).
+    pub fn refuse(
+        &self,
+        spec: &SpawnSpec,
+        bytes: Option<&[u8]>,
+        end_stream: bool,
+    ) -> Check<Refused> {
         let mut ex = Executor::spawn(spec).map_err(|e| e.to_string())?;
         let _ = ex.read_ready(self.timeout);
         if let Some(b) = bytes {
             let _ = ex.send(b);
+        }
+        if end_stream {
+            let _ = ex.init_pipe().shutdown(std::net::Shutdown::Write);
         }
         let reported = ex.read_report(self.timeout).is_ok();
         let stage0 = ex.wait_stage0(self.timeout).ok();
@@ -191,7 +200,17 @@ impl Ctx {
     /// Expects a refusal: stage 0 exits non-zero in time, an error on the log pipe, and no report (a report
     /// followed by a failure is noted).
     pub fn expect_refusal(&self, spec: &SpawnSpec, bytes: Option<&[u8]>) -> Verdict {
-        let r = match self.refuse(spec, bytes) {
+        self.expect_refusal_of(spec, bytes, false)
+    }
+
+    /// [`Ctx::expect_refusal`], optionally ending the stream after the bytes.
+    pub fn expect_refusal_of(
+        &self,
+        spec: &SpawnSpec,
+        bytes: Option<&[u8]>,
+        end_stream: bool,
+    ) -> Verdict {
+        let r = match self.refuse(spec, bytes, end_stream) {
             Ok(r) => r,
             Err(e) => return Verdict::Fail(e),
         };
