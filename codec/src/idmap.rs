@@ -80,7 +80,8 @@ pub(crate) fn find_overlap(ranges: &[IdRange]) -> Option<((usize, usize), &'stat
     for (i, o) in order.iter_mut().enumerate().take(n) {
         *o = i as u16;
     }
-    let sides: [(&'static str, fn(&IdRange) -> u32); 2] =
+    type Start = fn(&IdRange) -> u32;
+    let sides: [(&'static str, Start); 2] =
         [("container", |r| r.container_id), ("host", |r| r.host_id)];
     for (side, start) in sides {
         let order = &mut order[..n];
