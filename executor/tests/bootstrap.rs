@@ -872,3 +872,59 @@ fn runc_1_1_mount_sources_arrive_at_the_named_fds() {
         "{logs:#?}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    not(nsb_root),
+    ignore = "needs root: runs the executor (run the tests as root)"
+)]
+fn every_invalid_vector_ends_in_one_fatal_line_and_nothing_left() {
+    let _g = serial();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/invalid");
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for json in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+    {
+        let desc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+        let class = desc["strict"]["error"]["class"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Over a stream, trailing bytes belong to what follows the message (not an error); and a cut
+        // message needs the runtime to end the stream, which the conformance suite covers.
+        if ["trailing-bytes", "truncated", "truncated-header"].contains(&class.as_str()) {
+            continue;
+        }
+        let d: Dialect = desc["dialect"].as_str().unwrap().parse().unwrap();
+        let bytes = std::fs::read(json.with_extension("bin")).unwrap();
+        let mut ex = Executor::spawn(&spec(d)).unwrap();
+        ex.read_ready(T).unwrap();
+        ex.send(&bytes).unwrap();
+        assert!(ex.read_report(T).is_err(), "{}: a report", json.display());
+        let s0 = ex
+            .wait_stage0(T)
+            .unwrap_or_else(|e| panic!("{}: {e}", json.display()));
+        assert_eq!(s0.code(), Some(1), "{}", json.display());
+        ex.reap_group(T);
+        let logs = ex.finish_logs();
+        let fatal: Vec<&String> = logs.iter().filter(|l| l.contains("\"fatal\"")).collect();
+        assert_eq!(fatal.len(), 1, "{}: {logs:#?}", json.display());
+        assert!(
+            fatal[0].contains(&class),
+            "{}: {} lacks {class}",
+            json.display(),
+            fatal[0]
+        );
+        drop(ex);
+        assert!(my_children().is_empty(), "{}: left behind", json.display());
+        checked += 1;
+    }
+    assert!(checked >= 60, "only {checked} vectors reached the executor");
+}
