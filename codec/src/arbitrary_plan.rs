@@ -36,7 +36,7 @@ fn id_map(u: &mut Unstructured<'_>) -> Result<Option<Vec<IdRange>>> {
     let mut ranges = Vec::with_capacity(n);
     for _ in 0..n {
         let size = u64::from(u.int_in_range(1..=70_000u32)?);
-        if inside + size > 1 << 32 || outside + size > 1 << 32 {
+        if inside + size > u64::from(u32::MAX) || outside + size > u64::from(u32::MAX) {
             break;
         }
         ranges.push(IdRange::new(inside as u32, outside as u32, size as u32));

@@ -30,16 +30,17 @@ impl IdRange {
         u64::from(start) + u64::from(size)
     }
 
-    /// Checks one range alone: non-empty and within the 32-bit id space on both sides.
+    /// Checks one range alone: non-empty, and below 2^32 - 1 on both sides as the kernel requires.
     pub fn check(&self) -> Result<(), &'static str> {
         if self.size == 0 {
             return Err("size is 0");
         }
-        if Self::end(self.container_id, self.size) > 1 << 32 {
-            return Err("container_id + size passes 2^32");
+        // The kernel refuses a range that reaches 2^32 (id 4294967295 is (uid_t)-1, never mapped).
+        if Self::end(self.container_id, self.size) > u64::from(u32::MAX) {
+            return Err("container_id + size reaches 2^32");
         }
-        if Self::end(self.host_id, self.size) > 1 << 32 {
-            return Err("host_id + size passes 2^32");
+        if Self::end(self.host_id, self.size) > u64::from(u32::MAX) {
+            return Err("host_id + size reaches 2^32");
         }
         Ok(())
     }
