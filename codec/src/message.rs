@@ -119,7 +119,16 @@ fn align4(n: usize) -> usize {
 pub(crate) fn parse_oom(text: &[u8], mode: Mode) -> Option<i32> {
     let body = match mode {
         Mode::Strict => text,
-        Mode::Lenient => text.trim_ascii(),
+        // The kernel strips what C's isspace() matches (trim_ascii would keep VT, 0x0B).
+        Mode::Lenient => {
+            let space = |b: &u8| b" \t\n\x0b\x0c\r".contains(b);
+            let start = text.iter().position(|b| !space(b)).unwrap_or(text.len());
+            let end = text
+                .iter()
+                .rposition(|b| !space(b))
+                .map_or(start, |i| i + 1);
+            &text[start..end.max(start)]
+        }
     };
     let (v, rest) = text::signed(body, mode)?;
     if !rest.is_empty() || !(-1000..=1000).contains(&v) {
