@@ -230,8 +230,8 @@ impl Executor {
         Ok(())
     }
 
-    /// Reads the PID report line.
-    pub fn read_report(&mut self, timeout: Duration) -> Result<PidReport, RuntimeError> {
+    /// Reads the PID report line (without its LF), whatever its shape.
+    pub fn read_report_line(&mut self, timeout: Duration) -> Result<String, RuntimeError> {
         self.init
             .set_read_timeout(Some(Duration::from_millis(50)))
             .map_err(io("set timeout"))?;
@@ -261,11 +261,25 @@ impl Executor {
                 ));
             }
         }
-        let text = String::from_utf8_lossy(&line);
-        let report = PidReport::parse(&text, self.dialect)
-            .map_err(|e| RuntimeError::Protocol(format!("{e}: {text:?}")))?;
-        self.report = Some(report);
-        Ok(report)
+        Ok(String::from_utf8_lossy(&line).into_owned())
+    }
+
+    /// Reads the PID report in the executor's dialect. A report of another dialect's shape is an error,
+    /// but its PIDs are still remembered, so that [`Executor::kill_and_reap`] finds every stage.
+    pub fn read_report(&mut self, timeout: Duration) -> Result<PidReport, RuntimeError> {
+        let text = self.read_report_line(timeout)?;
+        match PidReport::parse(&text, self.dialect) {
+            Ok(report) => {
+                self.report = Some(report);
+                Ok(report)
+            }
+            Err(e) => {
+                self.report = Dialect::ALL
+                    .iter()
+                    .find_map(|d| PidReport::parse(&text, *d).ok());
+                Err(RuntimeError::Protocol(format!("{e}: {text:?}")))
+            }
+        }
     }
 
     /// Writes one byte on the init pipe (the go-ahead 0x01, or runc's cgroup byte 0x80).

@@ -68,14 +68,13 @@ pub fn detect(target: &Target, timeout: Duration) -> Result<(Dialect, String), S
         let ready = ex.read_ready(Duration::from_millis(300)).is_ok() && d.ready_byte();
         let bytes = plan.to_bytes(d).map_err(|e| e.to_string())?;
         let _ = ex.send(&bytes);
-        let mut line = None;
-        for shape in [d, Dialect::RuncRc93] {
-            ex.dialect = shape;
-            if let Ok(r) = ex.read_report(timeout) {
-                line = Some(PidReport::to_line(&r, shape));
-                break;
-            }
-        }
+        let line = ex.read_report_line(timeout).ok();
+        // Remember the PIDs whatever the shape, so that every stage is killed and reaped.
+        ex.report = line.as_deref().and_then(|l| {
+            Dialect::ALL
+                .iter()
+                .find_map(|d| PidReport::parse(l, *d).ok())
+        });
         ex.kill_and_reap();
         Ok((ready, line))
     };
