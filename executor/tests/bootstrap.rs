@@ -6,6 +6,7 @@
 use nsbootstrap_codec::{
     BootstrapPlan, Clock, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
 };
+use nsbootstrap_conformance::harness as h;
 use nsbootstrap_executor::protect::SealedBinary;
 use nsbootstrap_executor::runtime::{Executor, SpawnSpec};
 use std::collections::BTreeSet;
@@ -50,34 +51,24 @@ fn spec(dialect: Dialect) -> SpawnSpec {
 }
 
 fn ns_link(pid: &str, kind: &str) -> String {
-    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|e| panic!("/proc/{pid}/ns/{kind}: {e}"))
+    h::ns_link(pid, kind).unwrap()
 }
 
 fn proc_file(pid: i32, file: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/{file}: {e}"))
+    h::proc_file(pid, file).unwrap()
 }
 
 fn status_field(pid: i32, key: &str) -> String {
-    proc_file(pid, "status")
-        .lines()
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
-        .unwrap_or_default()
+    h::status_field(pid, key).unwrap()
 }
 
 /// Fields of /proc/PID/stat after the command name.
 fn stat_fields(pid: i32) -> Vec<String> {
-    let s = proc_file(pid, "stat");
-    let after = &s[s.rfind(')').unwrap() + 2..];
-    after.split_whitespace().map(String::from).collect()
+    h::stat_fields(pid).unwrap()
 }
 
 fn map_lines(text: &str) -> Vec<Vec<u64>> {
-    text.lines()
-        .map(|l| l.split_whitespace().map(|w| w.parse().unwrap()).collect())
-        .collect()
+    h::map_rows(text)
 }
 
 /// PIDs of bootstrap stages whose parent is this test process (other children, such as a sleeper holding
