@@ -47,6 +47,14 @@ fn read_chunked(
     (out, pos)
 }
 
+/// Overwrites bytes after the length field (offset 4 on), so the declared length stays the buffer's.
+fn mutate(bytes: &mut [u8], flips: &[(usize, u8)]) {
+    for &(at, v) in flips {
+        let i = 4 + at % (bytes.len() - 4);
+        bytes[i] = v;
+    }
+}
+
 fn whole(bytes: &[u8], d: Dialect, m: Mode) -> Result<BootstrapPlan, &'static str> {
     MessageView::decode(bytes, d, m)
         .map(|v| BootstrapPlan::from_view(&v))
@@ -99,10 +107,7 @@ proptest! {
         let Some(plan) = plan_from(&seed) else { return Ok(()) };
         let d = plan.dialect.unwrap();
         let mut bytes = plan.to_bytes(d).unwrap();
-        for (at, v) in flips {
-            let i = 4 + at % (bytes.len() - 4);
-            bytes[i] = v;
-        }
+        mutate(&mut bytes, &flips);
         let strict = whole(&bytes, d, Mode::Strict);
         let lenient = whole(&bytes, d, Mode::Lenient);
         if let Ok(p) = strict {
@@ -123,10 +128,7 @@ proptest! {
         let Some(plan) = plan_from(&seed) else { return Ok(()) };
         let d = plan.dialect.unwrap();
         let mut bytes = plan.to_bytes(d).unwrap();
-        for (at, v) in flips {
-            let i = 4 + at % (bytes.len() - 4);
-            bytes[i] = v;
-        }
+        mutate(&mut bytes, &flips);
         let expected = whole(&bytes, d, m);
         let len = bytes.len();
         bytes.extend_from_slice(&tail);

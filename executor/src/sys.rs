@@ -82,6 +82,38 @@ pub trait Sys {
 #[derive(Debug, Default)]
 pub struct Kernel;
 
+/// The buffers of a message that carries one descriptor and one data byte (SCM_RIGHTS).
+struct FdMessage {
+    byte: [u8; 1],
+    iov: libc::iovec,
+    /// Aligned for cmsghdr, and larger than CMSG_SPACE(sizeof(int)).
+    control: [u64; 4],
+}
+
+impl FdMessage {
+    fn new() -> Self {
+        FdMessage {
+            byte: [0],
+            iov: libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 1,
+            },
+            control: [0; 4],
+        }
+    }
+
+    /// A msghdr pointing at these buffers (which must not move while it is used).
+    fn header(&mut self) -> libc::msghdr {
+        self.iov.iov_base = self.byte.as_mut_ptr().cast();
+        // SAFETY: msghdr is plain data; all-zero is a valid empty header, filled in below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut self.iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = self.control.as_mut_ptr().cast();
+        msg
+    }
+}
+
 fn cvt(r: libc::c_int) -> Result<libc::c_int, Errno> {
     if r < 0 {
         Err(Errno::last())
@@ -112,18 +144,8 @@ impl Sys for Kernel {
     }
 
     fn send_fd(&mut self, sock: RawFd, fd: RawFd) -> Result<(), Errno> {
-        let mut byte = [0u8; 1];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        // A control buffer aligned for cmsghdr, large enough for one descriptor.
-        let mut control = [0u64; 4];
-        // SAFETY: msghdr is plain data; all-zero is a valid empty header that is filled in below.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
+        let mut bufs = FdMessage::new();
+        let mut msg = bufs.header();
         // SAFETY: CMSG_SPACE is a pure size computation.
         msg.msg_controllen =
             unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
@@ -151,18 +173,9 @@ impl Sys for Kernel {
     }
 
     fn recv_fd(&mut self, sock: RawFd) -> Result<RawFd, Errno> {
-        let mut byte = [0u8; 1];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        let mut control = [0u64; 4];
-        // SAFETY: as in send_fd.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control);
+        let mut bufs = FdMessage::new();
+        let mut msg = bufs.header();
+        msg.msg_controllen = std::mem::size_of_val(&bufs.control);
         let n = loop {
             // SAFETY: `msg` points at live buffers; MSG_CMSG_CLOEXEC marks the received descriptor.
             let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
