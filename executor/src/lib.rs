@@ -111,7 +111,12 @@ pub fn bootstrap(opts: Options) -> Result<Option<Bootstrapped>, Failure> {
         Ok(p) => {
             let stages = stage::Stages::new(sys, &p, env.init_pipe, logger);
             let done = stages.run();
-            Ok(Some(done))
+            Ok(Some(Bootstrapped {
+                dialect: p.dialect,
+                plan: p.plan,
+                init_pipe: done.init_pipe,
+                logger: done.logger,
+            }))
         }
         Err(f) => {
             logger.fatal(format_args!("{f}"));

@@ -136,6 +136,16 @@ impl Prepared {
     }
 }
 
+/// What stage 2 returns from [`Stages::run`]: the plan stays with its owner, so that nothing is cloned
+/// (or allocated) after the clones.
+#[derive(Debug, Clone, Copy)]
+pub struct Final {
+    /// The init pipe, still open.
+    pub init_pipe: RawFd,
+    /// The logger (stage 2).
+    pub logger: Logger,
+}
+
 /// What the final process (stage 2) gets back.
 #[derive(Debug)]
 pub struct Bootstrapped {
@@ -316,7 +326,7 @@ impl<'p, S: Sys> Stages<'p, S> {
     }
 
     /// Runs stage 0 from the socketpairs on. Returns only in stage 2.
-    pub fn run(mut self) -> Bootstrapped {
+    pub fn run(mut self) -> Final {
         let l = self.logger.for_stage(0);
         self.sys.set_name(stage_name(self.p.dialect, 0));
         crate::log!(l, Debug, "~> stage-0");
@@ -538,7 +548,7 @@ impl<'p, S: Sys> Stages<'p, S> {
         }
     }
 
-    fn stage1(mut self) -> Bootstrapped {
+    fn stage1(mut self) -> Final {
         let l = self.logger.for_stage(1);
         self.sys.set_name(stage_name(self.p.dialect, 1));
         let (sync, stage0_end2) = (self.pair1[1], self.pair2[0]);
@@ -715,7 +725,7 @@ impl<'p, S: Sys> Stages<'p, S> {
         }
     }
 
-    fn stage2(mut self) -> Bootstrapped {
+    fn stage2(mut self) -> Final {
         let l = self.logger.for_stage(2);
         self.sys.set_name(stage_name(self.p.dialect, 2));
         self.stage2 = -1;
@@ -816,9 +826,7 @@ impl<'p, S: Sys> Stages<'p, S> {
         self.send(2, sync, Sync::ChildFinish);
         self.sys.close(sync);
         crate::log!(l, Debug, "<= bootstrap done");
-        Bootstrapped {
-            plan: p.plan.clone(),
-            dialect: p.dialect,
+        Final {
             init_pipe: self.init_pipe,
             logger: l,
         }
