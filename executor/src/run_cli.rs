@@ -21,6 +21,16 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // The command's argv is built here, in stage 0, so that the final process only reads a byte and
+    // execs: nothing is allocated between the clones and exec. (The command's path is resolved by
+    // execvp in the final process, whose mount namespace is the one that counts; glibc's execvp searches
+    // PATH on the stack.)
+    let argv: Vec<CString> = command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
+        .collect();
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
     let done = match bootstrap(Options {
         dialect,
         mode,
@@ -38,35 +48,31 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     let l = done.logger;
     crate::log!(l, Debug, "waiting for the go-ahead");
     let mut b = [0u8; 1];
-    // SAFETY: the init pipe is open in this process (the environment named it and nothing closed it); `b`
-    // is valid for one byte.
     let n = loop {
+        // SAFETY: the init pipe is open in this process (the environment named it and nothing closed
+        // it); `b` is valid for one byte.
         let n = unsafe { libc::read(done.init_pipe, b.as_mut_ptr().cast(), 1) };
         if n >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
             break n;
         }
     };
-    if n != 1 || b[0] != GO_AHEAD {
-        let what = if n == 1 {
-            format!("byte {:#04x}", b[0])
-        } else {
-            "end of file".to_string()
-        };
+    if n != 1 {
         l.fatal(format_args!(
-            "stage-2: go-ahead: expected byte 0x01 on the init pipe, got {what}"
+            "stage-2: go-ahead: expected byte 0x01 on the init pipe, got end of file"
         ));
         return ExitCode::FAILURE;
     }
-    let Some((prog, _)) = command.split_first() else {
+    if b[0] != GO_AHEAD {
+        l.fatal(format_args!(
+            "stage-2: go-ahead: expected byte 0x01 on the init pipe, got byte {:#04x}",
+            b[0]
+        ));
+        return ExitCode::FAILURE;
+    }
+    let Some(prog) = command.first() else {
         crate::log!(l, Debug, "go-ahead received, no command: exit 0");
         return ExitCode::SUCCESS;
     };
-    let argv: Vec<CString> = command
-        .iter()
-        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
-        .collect();
-    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    ptrs.push(std::ptr::null());
     for fd in [Some(done.init_pipe), l.fd()].into_iter().flatten() {
         // SAFETY: F_SETFD on our own descriptors; the command must not inherit the protocol's pipes.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
@@ -74,8 +80,8 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     crate::log!(l, Debug, "exec {:?}", prog);
     // SAFETY: `ptrs` is a NULL-terminated array of pointers into `argv`, which outlives the call.
     unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
-    let e = std::io::Error::last_os_error();
-    l.fatal(format_args!("stage-2: exec {prog:?}: {e}"));
+    let e = nix::errno::Errno::last();
+    l.fatal(format_args!("stage-2: exec {prog:?}: {}", e.desc()));
     ExitCode::from(127)
 }
 
