@@ -18,6 +18,8 @@ pub struct MessageReader {
     head_len: usize,
     body: Vec<u8>,
     declared: usize,
+    /// The header error, once one was found: the reader then takes nothing more.
+    failed: Option<Error>,
 }
 
 impl MessageReader {
@@ -30,21 +32,30 @@ impl MessageReader {
             head_len: 0,
             body: Vec::new(),
             declared: 0,
+            failed: None,
         }
     }
 
-    /// How many more bytes the message needs: read at most this many from the stream. 0 when complete.
+    /// How many more bytes the message needs: read at most this many from the stream. 0 when complete or
+    /// after an error.
     pub fn wanted(&self) -> usize {
-        if self.head_len < HEADER_LEN {
+        if self.failed.is_some() {
+            0
+        } else if self.head_len < HEADER_LEN {
             HEADER_LEN - self.head_len
         } else {
             self.declared - self.body.len()
         }
     }
 
-    /// Whether the whole message has arrived.
+    /// Whether the whole message has arrived (never after a header error).
     pub fn is_complete(&self) -> bool {
-        self.head_len == HEADER_LEN && self.body.len() == self.declared
+        self.failed.is_none() && self.head_len == HEADER_LEN && self.body.len() == self.declared
+    }
+
+    /// The header error that stopped the reader, if any.
+    pub fn error(&self) -> Option<Error> {
+        self.failed
     }
 
     /// Bytes received so far.
@@ -56,39 +67,50 @@ impl MessageReader {
         }
     }
 
-    /// Takes bytes from `input` (at most [`MessageReader::wanted`]); returns how many it took. A header that
-    /// fails checks H2 to H4 (or H7 in strict mode) is an error as soon as its 16 bytes are in.
+    /// Takes bytes from `input`, at most [`MessageReader::wanted`] of them, and returns how many it took: a
+    /// push that completes the header stops there, so that the caller asks `wanted()` again (the header
+    /// says how much follows). A header that fails checks H2 to H4 (or H7 in strict mode) is an error as
+    /// soon as its 16 bytes are in; the reader keeps it and returns it again on every later push.
     pub fn push(&mut self, input: &[u8]) -> Result<usize, Error> {
-        let mut taken = 0;
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
         if self.head_len < HEADER_LEN {
             let n = input.len().min(HEADER_LEN - self.head_len);
             self.head[self.head_len..self.head_len + n].copy_from_slice(&input[..n]);
             self.head_len += n;
-            taken = n;
-            if self.head_len < HEADER_LEN {
-                return Ok(taken);
+            if self.head_len == HEADER_LEN {
+                self.start_body().inspect_err(|e| self.failed = Some(*e))?;
             }
-            let header = Header::check(&self.head)?;
-            header.check_alignment(self.mode)?;
-            self.declared = header.len as usize;
-            let mut body = Vec::new();
-            body.try_reserve_exact(self.declared)
-                .map_err(|_| Error::LengthTooLarge {
-                    declared: header.len,
-                    max: crate::MAX_MESSAGE_LEN,
-                })?;
-            body.extend_from_slice(&self.head);
-            self.body = body;
+            return Ok(n);
         }
-        let rest = &input[taken..];
-        let n = rest.len().min(self.declared - self.body.len());
-        self.body.extend_from_slice(&rest[..n]);
-        Ok(taken + n)
+        let n = input.len().min(self.declared - self.body.len());
+        self.body.extend_from_slice(&input[..n]);
+        Ok(n)
     }
 
-    /// The error for a stream that ended now (EOF before the message was complete).
+    /// Checks the complete header and makes the message's one allocation.
+    fn start_body(&mut self) -> Result<(), Error> {
+        let header = Header::check(&self.head)?;
+        header.check_alignment(self.mode)?;
+        self.declared = header.len as usize;
+        let mut body = Vec::new();
+        body.try_reserve_exact(self.declared)
+            .map_err(|_| Error::LengthTooLarge {
+                declared: header.len,
+                max: crate::MAX_MESSAGE_LEN,
+            })?;
+        body.extend_from_slice(&self.head);
+        self.body = body;
+        Ok(())
+    }
+
+    /// The error for a stream that ended now (EOF before the message was complete); after a header error,
+    /// that error.
     pub fn eof_error(&self) -> Error {
-        if self.head_len < HEADER_LEN {
+        if let Some(e) = self.failed {
+            e
+        } else if self.head_len < HEADER_LEN {
             Error::TruncatedHeader {
                 available: self.head_len,
             }
@@ -155,6 +177,37 @@ mod tests {
         assert_eq!(r.push(&head[..15]), Ok(15));
         assert_eq!(r.push(&head[15..]).unwrap_err().class(), "length-too-large");
         assert_eq!(r.body.capacity(), 0);
+    }
+
+    #[test]
+    fn a_header_error_sticks_and_never_looks_complete() {
+        // Found by the stream fuzz target: nlmsg_len 0 used to leave a reader that claimed a complete,
+        // empty message.
+        let mut head = [0u8; 16];
+        head[4..6].copy_from_slice(&62000u16.to_ne_bytes());
+        let mut r = MessageReader::new(Dialect::Runc12, Mode::Strict);
+        let e = r.push(&head).unwrap_err();
+        assert_eq!(e, Error::LengthTooShort { declared: 0 });
+        assert!(!r.is_complete());
+        assert_eq!(r.wanted(), 0);
+        assert!(r.bytes().is_none() && r.decode().is_none());
+        assert_eq!(r.push(b"more"), Err(e));
+        assert_eq!(r.eof_error(), e);
+        assert_eq!(r.error(), Some(e));
+    }
+
+    #[test]
+    fn a_push_never_takes_more_than_wanted() {
+        // Also found by the fuzz target: a push that completed the header went on into the body.
+        let plan = BootstrapPlan::builder().oom_score_adj(1).build();
+        let bytes = plan.to_bytes(Dialect::Runc12).unwrap();
+        let mut r = MessageReader::new(Dialect::Runc12, Mode::Strict);
+        assert_eq!(r.push(&bytes[..10]), Ok(10));
+        assert_eq!(r.wanted(), 6);
+        assert_eq!(r.push(&bytes[10..]), Ok(6));
+        assert_eq!(r.wanted(), bytes.len() - 16);
+        assert_eq!(r.push(&bytes[16..]), Ok(bytes.len() - 16));
+        assert!(r.is_complete());
     }
 
     #[test]
