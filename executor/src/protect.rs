@@ -71,9 +71,20 @@ impl SealedBinary {
                 path.display()
             )));
         }
-        // SAFETY: F_ADD_SEALS on our own memfd.
-        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } < 0 {
-            return Err(std::io::Error::last_os_error());
+        // F_SEAL_WRITE fails with EBUSY while a page of the file still has a transient extra reference
+        // (the kernel's LRU batching right after the copy): try again a few times before giving up.
+        let mut tries = 0;
+        loop {
+            // SAFETY: F_ADD_SEALS on our own memfd.
+            if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } == 0 {
+                break;
+            }
+            let e = std::io::Error::last_os_error();
+            tries += 1;
+            if e.raw_os_error() != Some(libc::EBUSY) || tries == 20 {
+                return Err(e);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5 * tries));
         }
         Ok(SealedBinary { fd })
     }

@@ -17,7 +17,11 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     // Before anything else: never run from the binary on disk (spec section 16, CVE-2019-5736).
     if std::env::var_os(crate::env::INITPIPE).is_some() {
         if let Err(e) = crate::protect::ensure_sealed() {
-            eprintln!("nsbootstrap init: cannot re-execute from a sealed copy of the binary: {e}");
+            // One fatal line on the log pipe (or stderr without one), as for any failure.
+            let fd = crate::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
+            crate::log::Logger::new(fd, crate::log::Level::Debug, dialect).fatal(format_args!(
+                "setup: protect the binary: re-execute from a sealed copy: {e}"
+            ));
             return ExitCode::FAILURE;
         }
     }

@@ -5,6 +5,7 @@
 use nsbootstrap_codec::Dialect;
 use nsbootstrap_conformance::harness::Target;
 use nsbootstrap_conformance::runner;
+use nsbootstrap_executor::protect::SealedBinary;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,10 +31,14 @@ fn vectors() -> PathBuf {
 )]
 fn nsbootstrap_init_passes_every_scenario_in_every_dialect() {
     let _g = serial();
+    let sealed =
+        SealedBinary::copy_of(Path::new(env!("CARGO_BIN_EXE_nsbootstrap"))).expect("sealed copy");
     let mut failures = Vec::new();
     for d in Dialect::ALL {
         let target = Target {
-            program: env!("CARGO_BIN_EXE_nsbootstrap").into(),
+            // One sealed copy for every spawn, as a runtime keeps it (bootstrap.rs tests the copy an
+            // executor makes of itself when started from disk).
+            program: sealed.exec_path(),
             args: vec!["init".into(), "--dialect".into(), d.name().into()],
             dialect: d,
             env: Vec::new(),
