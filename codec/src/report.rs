@@ -49,6 +49,14 @@ impl PidReport {
         s
     }
 
+    /// Parses a report line in whichever dialect's shape it has (for a runtime that must still find the
+    /// stages of an executor that answered in an unexpected shape).
+    pub fn parse_any(line: &str) -> Option<PidReport> {
+        Dialect::ALL
+            .iter()
+            .find_map(|d| PidReport::parse(line, *d).ok())
+    }
+
     /// Parses a report line (with or without its newline) in `dialect`'s shape. The members may come in any
     /// order with any JSON white space; both must be positive integers; nothing else may appear.
     pub fn parse(line: &str, dialect: Dialect) -> Result<PidReport, BadReport> {
@@ -120,5 +128,7 @@ mod tests {
         assert!(PidReport::parse("{\"stage1_pid\":10}", Dialect::Runc11).is_err());
         assert!(PidReport::parse("{\"pid\": 11, \"pid_first\": 10}", Dialect::Runc11).is_err());
         assert!(PidReport::parse("{\"stage1_pid\":0,\"stage2_pid\":1}", Dialect::Runc11).is_err());
+        assert_eq!(PidReport::parse_any(&r.to_line(Dialect::RuncRc93)), Some(r));
+        assert_eq!(PidReport::parse_any("{}"), None);
     }
 }

@@ -274,9 +274,7 @@ impl Executor {
                 Ok(report)
             }
             Err(e) => {
-                self.report = Dialect::ALL
-                    .iter()
-                    .find_map(|d| PidReport::parse(&text, *d).ok());
+                self.report = PidReport::parse_any(&text);
                 Err(RuntimeError::Protocol(format!("{e}: {text:?}")))
             }
         }

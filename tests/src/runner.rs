@@ -70,11 +70,7 @@ pub fn detect(target: &Target, timeout: Duration) -> Result<(Dialect, String), S
         let _ = ex.send(&bytes);
         let line = ex.read_report_line(timeout).ok();
         // Remember the PIDs whatever the shape, so that every stage is killed and reaped.
-        ex.report = line.as_deref().and_then(|l| {
-            Dialect::ALL
-                .iter()
-                .find_map(|d| PidReport::parse(l, *d).ok())
-        });
+        ex.report = line.as_deref().and_then(PidReport::parse_any);
         ex.kill_and_reap();
         Ok((ready, line))
     };
