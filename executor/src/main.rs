@@ -226,6 +226,10 @@ fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if let Some((dialect, mode, command)) = run_cli::fast_init_args(&args) {
+        return run_cli::init(dialect, mode, command);
+    }
     let cli = Cli::parse();
     let name = match cli.command {
         Command::Init {
@@ -249,5 +253,73 @@ fn main() -> ExitCode {
             eprintln!("nsbootstrap {name}: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    /// What clap makes of `args` when it is an `init` command line.
+    fn clap_init(args: &[&str]) -> Option<(Dialect, Mode, Vec<OsString>)> {
+        let argv = std::iter::once("nsbootstrap").chain(args.iter().copied());
+        match Cli::try_parse_from(argv).ok()?.command {
+            Command::Init {
+                dialect,
+                lenient,
+                command,
+            } => Some((dialect.unwrap_or_default(), mode(lenient), command)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_fast_init_parser_agrees_with_clap_or_defers_to_it() {
+        let lines: &[&[&str]] = &[
+            &["init"],
+            &["init", "--dialect", "runc-1.1"],
+            &["init", "--dialect=runc-1.2", "--lenient"],
+            &[
+                "init",
+                "--lenient",
+                "--dialect",
+                "nsbootstrap-1",
+                "--",
+                "sh",
+                "-c",
+                "x",
+            ],
+            &["init", "--", "--dialect", "runc-1.1"],
+            &["init", "--", "--"],
+            &["init", "--dialect", "runc-9"],
+            &["init", "--dialect"],
+            &["init", "--help"],
+            &["init", "--lenient", "--lenient"],
+            &["init", "--dialect", "runc-1.1", "--dialect", "runc-1.0"],
+            &["init", "sh"],
+            &["init", "-v"],
+            &["encode"],
+            &["run", "--", "true"],
+            &[],
+        ];
+        let mut fast_taken = 0;
+        for line in lines {
+            let args = os(line);
+            let clap = clap_init(line);
+            // Deferring (None) is always allowed: clap then decides, and reports errors.
+            if let Some((d, m, c)) = run_cli::fast_init_args(&args) {
+                fast_taken += 1;
+                assert_eq!(
+                    Some((d, m, c.to_vec())),
+                    clap,
+                    "the fast parser and clap disagree on {line:?}"
+                );
+            }
+        }
+        assert_eq!(fast_taken, 6, "the plain init lines go the fast way");
     }
 }

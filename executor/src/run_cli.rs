@@ -12,6 +12,41 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The arguments of `nsbootstrap init`, read without clap when they are plain: a runtime spawns `init` on
+/// every container start, and building clap's whole command tree costs that start page faults and time
+/// (measured in BENCHMARKS.md). Returns `None` for anything but `init` followed by `--dialect NAME` (or
+/// `--dialect=NAME`) with a known name, `--lenient`, and an optional `--` with the command: help, errors
+/// and every other form are left to clap, which parses the same grammar.
+pub fn fast_init_args(args: &[OsString]) -> Option<(Dialect, Mode, &[OsString])> {
+    let (first, mut rest) = args.split_first()?;
+    if first != "init" {
+        return None;
+    }
+    let (mut dialect, mut mode) = (None, Mode::Strict);
+    loop {
+        let Some((arg, tail)) = rest.split_first() else {
+            return Some((dialect.unwrap_or_default(), mode, &[]));
+        };
+        let arg = arg.to_str()?;
+        rest = tail;
+        match arg {
+            "--" => return Some((dialect.unwrap_or_default(), mode, rest)),
+            "--lenient" if mode == Mode::Strict => mode = Mode::Lenient,
+            "--dialect" if dialect.is_none() => {
+                let (name, tail) = rest.split_first()?;
+                dialect = Some(name.to_str()?.parse().ok()?);
+                rest = tail;
+            }
+            _ => {
+                let name = arg
+                    .strip_prefix("--dialect=")
+                    .filter(|_| dialect.is_none())?;
+                dialect = Some(name.parse().ok()?);
+            }
+        }
+    }
+}
+
 /// `nsbootstrap init`: runs the bootstrap; in the final process waits for the go-ahead, then execs `command`.
 pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     // Before anything else: never run from the binary on disk (spec section 16, CVE-2019-5736).

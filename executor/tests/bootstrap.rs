@@ -919,3 +919,103 @@ fn every_invalid_vector_ends_in_one_fatal_line_and_nothing_left() {
     }
     assert!(checked >= 60, "only {checked} vectors reached the executor");
 }
+
+/// What this process holds: open descriptors and resident memory (KiB).
+fn footprint() -> (usize, u64) {
+    let fds = std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let rss = h::status_field(std::process::id() as i32, "VmRSS:")
+        .unwrap()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    (fds, rss)
+}
+
+/// One bootstrap of `plan` to the end: report, go-ahead, every stage exits 0.
+fn full_run(bytes: &[u8], d: Dialect) {
+    let mut s = spec(d);
+    s.log_level = Some(2);
+    let mut ex = Executor::spawn(&s).expect("spawn");
+    ex.send(bytes).expect("send");
+    let report = match ex.read_report(T) {
+        Ok(r) => r,
+        Err(e) => panic!("no report: {e}; logs: {:#?}", ex.finish_logs_after_kill()),
+    };
+
+    ex.go_ahead().unwrap();
+    let s0 = ex.wait_stage0(T).unwrap();
+    let s1 = ex.wait_pid(report.stage1, T).unwrap();
+    let s2 = ex.wait_pid(report.stage2, T).unwrap();
+    assert!(
+        s0.success() && s1.success() && s2.success(),
+        "stages {s0} {s1} {s2}: {:#?}",
+        ex.finish_logs()
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(nsb_root),
+    ignore = "needs root: namespaces and id maps (run the tests as root)"
+)]
+fn a_thousand_in_a_row_and_64_at_once_leave_nothing_behind() {
+    let _g = serial();
+    let d = Dialect::Nsbootstrap1;
+    let plan = all_new();
+    let bytes = plan.to_bytes(d).unwrap();
+    // Warm up: the allocator's arenas and the sealed copy settle first.
+    for _ in 0..50 {
+        full_run(&bytes, d);
+    }
+    let (fds0, rss0) = footprint();
+    for _ in 0..1000 {
+        full_run(&bytes, d);
+    }
+    let (fds1, rss1) = footprint();
+    assert_eq!(fds1, fds0, "descriptors grew over 1000 bootstraps");
+    assert!(
+        rss1 <= rss0 + 512,
+        "resident memory grew from {rss0} KiB to {rss1} KiB over 1000 bootstraps"
+    );
+    assert!(my_children().is_empty(), "left behind: {:?}", my_children());
+
+    for round in 0..3 {
+        let mut running = Vec::new();
+        for _ in 0..64 {
+            let mut s = spec(d);
+            s.log_level = Some(2);
+            let mut ex = Executor::spawn(&s).expect("spawn");
+            ex.send(&bytes).expect("send");
+            running.push(ex);
+        }
+        let reports: Vec<PidReport> = running
+            .iter_mut()
+            .map(|ex| ex.read_report(T).expect("a report from each of 64"))
+            .collect();
+        let distinct: BTreeSet<i32> = reports.iter().flat_map(|r| [r.stage1, r.stage2]).collect();
+        assert_eq!(
+            distinct.len(),
+            128,
+            "round {round}: PIDs repeat: {reports:?}"
+        );
+        for (ex, r) in running.iter_mut().zip(&reports) {
+            ex.go_ahead().unwrap();
+            let s0 = ex.wait_stage0(T).unwrap();
+            let s1 = ex.wait_pid(r.stage1, T).unwrap();
+            let s2 = ex.wait_pid(r.stage2, T).unwrap();
+            assert!(
+                s0.success() && s1.success() && s2.success(),
+                "round {round}: {s0} {s1} {s2}"
+            );
+        }
+        drop(running);
+        assert!(my_children().is_empty(), "left behind: {:?}", my_children());
+    }
+    let (fds2, rss2) = footprint();
+    assert_eq!(fds2, fds0, "descriptors grew over 64 at once");
+    assert!(
+        rss2 <= rss0 + 1024,
+        "resident memory grew from {rss0} KiB to {rss2} KiB after 64 at once"
+    );
+}
