@@ -146,12 +146,26 @@ pub fn table(scenarios: &[Scenario], floor: &str, ours: &str, peers: &[&str]) ->
                 );
             }
         }
-        if let Some(r) = sc.ratio(ours, floor) {
-            let _ = writeln!(out, "{ours} / floor: {r:.2}x (goal: at most 1.10x)");
-        }
-        for p in peers {
-            if let Some(r) = sc.ratio(p, ours) {
-                let _ = writeln!(out, "{p} / {ours}: {r:.2}x");
+        // Each build of ours against the floor of the same build ("name [label]" pairs).
+        let labels = sc
+            .series
+            .iter()
+            .filter_map(|s| s.name.strip_prefix(ours))
+            .filter(|l| l.is_empty() || l.starts_with(" ["));
+        for label in labels {
+            let (o, f) = (format!("{ours}{label}"), format!("{floor}{label}"));
+            if let Some(r) = sc.ratio(&o, &f) {
+                let _ = writeln!(out, "{o} / {f}: {r:.2}x (goal: at most 1.10x)");
+            }
+            for p in peers {
+                if let Some(r) = sc.ratio(p, &o) {
+                    let goal = if p.starts_with("runc") {
+                        " (goal: at least 1.6x)"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(out, "{p} / {o}: {r:.2}x{goal}");
+                }
             }
         }
     }
@@ -204,7 +218,16 @@ fn esc(s: &str) -> String {
 
 /// The empirical distribution functions of the latencies, one panel per scenario, as an SVG document.
 pub fn svg(scenarios: &[Scenario], title: &str) -> String {
-    let (w, ph, ml, mr, mt, mb) = (760.0, 260.0, 60.0, 250.0, 30.0, 45.0);
+    // The legend's width follows the longest label (about 7 px a character at 12 px).
+    let longest = scenarios
+        .iter()
+        .flat_map(|sc| &sc.series)
+        .map(|s| s.name.chars().count() + 10)
+        .max()
+        .unwrap_or(20);
+    let (ph, ml, mt, mb) = (260.0, 60.0, 30.0, 45.0);
+    let mr = 50.0 + 7.0 * longest as f64;
+    let w = 510.0 + mr;
     let plot_w = w - ml - mr;
     let plot_h = ph - mt - mb;
     let h = 40.0 + ph * scenarios.len() as f64;
