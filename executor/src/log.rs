@@ -202,6 +202,11 @@ impl Logger {
     }
 
     /// Writes one line if `level` is enabled: one write(2), errors ignored (logging is best effort).
+    ///
+    /// Never inlined: its 8 KiB of line buffers then live in its own frame, touched only when a line is
+    /// written, instead of in every caller's frame, where each stage would fault in two more stack pages
+    /// after its clone whether it logs or not.
+    #[inline(never)]
     pub fn log(&self, level: Level, args: fmt::Arguments<'_>) {
         if let (true, Some(fd)) = (self.enabled(level), self.fd) {
             let line = self.format(level, args);
@@ -214,6 +219,8 @@ impl Logger {
     }
 
     /// Logs a fatal error: on the log pipe, or on stderr when there is none.
+    #[cold]
+    #[inline(never)]
     pub fn fatal(&self, args: fmt::Arguments<'_>) {
         if self.fd.is_some() {
             self.log(Level::Fatal, args);

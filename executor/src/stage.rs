@@ -267,6 +267,8 @@ impl<'p, S: Sys> Stages<'p, S> {
     }
 
     /// Logs the failure, kills the other stages this one knows, and exits 1.
+    #[cold]
+    #[inline(never)]
     fn die(
         &mut self,
         stage: u8,
@@ -388,7 +390,6 @@ impl<'p, S: Sys> Stages<'p, S> {
                 Some(Sync::RecvpidPls) => {
                     let pid = self.recv(0, my1, "stage-1") as i32;
                     self.stage2 = pid;
-                    self.send(0, my1, Sync::RecvpidAck);
                     let report = PidReport {
                         stage1: self.stage1,
                         stage2: pid,
@@ -409,6 +410,9 @@ impl<'p, S: Sys> Stages<'p, S> {
                         self.sys.write_all(self.init_pipe, line.as_bytes()),
                         "init pipe"
                     );
+                    // The report goes out before the ACK: the runtime, which waits for it, learns the
+                    // PIDs before stage 1 wakes up to compete for a CPU.
+                    self.send(0, my1, Sync::RecvpidAck);
                 }
                 Some(Sync::ChildFinish) => break,
                 _ => self.die(
@@ -1168,8 +1172,8 @@ mod tests {
         assert!(index(c, "write /proc/50/gid_map \"0 1000 1\\n\"") > uid);
         let report = index(c, "send 3 {\"stage1_pid\":50,\"stage2_pid\":60}");
         assert!(
-            report > index(c, "send 10 0x43"),
-            "the report follows the ACK: {c:#?}"
+            report < index(c, "send 10 0x43"),
+            "the report comes before the ACK: {c:#?}"
         );
         assert!(index(c, "send 12 0x44") > report);
     }
