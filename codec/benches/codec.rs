@@ -1,13 +1,15 @@
 //! Codec speed next to its limit, a plain copy of the same bytes: decoding borrowed (no allocation),
-//! decoding into an owned plan, encoding into a caller's buffer, and the stream reader fed in chunks.
+//! decoding into an owned plan, encoding into a caller's buffer, and the stream reader fed in chunks. Then a
+//! breakdown: the typical message's fields one at a time, to see what each costs to decode and encode.
 //!
-//! `cargo bench -p nsbootstrap-codec --bench codec`
+//! `cargo bench -p nsbootstrap-codec --bench codec` (`-- codec` for the first five only)
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use nsbootstrap_codec::{
     BootstrapPlan, Clock, Dialect, MessageReader, MessageView, Mode, NamespaceKind,
 };
 use std::hint::black_box;
+use std::time::Duration;
 
 /// A typical message with every attribute of nsbootstrap-1 (about 250 bytes).
 fn typical() -> BootstrapPlan {
@@ -67,5 +69,113 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// Where decoding and encoding time goes: the typical message's fields one at a time, each in a message of
+/// its own next to the clone flags (which every message has), and the clone flags alone.
+fn breakdown(c: &mut Criterion) {
+    let d = Dialect::Nsbootstrap1;
+    let t = typical();
+    let base = || BootstrapPlan {
+        clone_flags: t.clone_flags,
+        ..BootstrapPlan::new()
+    };
+    let parts: [(&str, BootstrapPlan); 12] = [
+        ("clone_flags only", base()),
+        (
+            "+namespace_paths",
+            BootstrapPlan {
+                namespace_paths: t.namespace_paths.clone(),
+                ..base()
+            },
+        ),
+        (
+            "+newuidmap_path",
+            BootstrapPlan {
+                newuidmap_path: t.newuidmap_path.clone(),
+                ..base()
+            },
+        ),
+        (
+            "+uid_map",
+            BootstrapPlan {
+                uid_map: t.uid_map.clone(),
+                ..base()
+            },
+        ),
+        (
+            "+gid_map",
+            BootstrapPlan {
+                gid_map: t.gid_map.clone(),
+                ..base()
+            },
+        ),
+        (
+            "+newgidmap_path",
+            BootstrapPlan {
+                newgidmap_path: t.newgidmap_path.clone(),
+                ..base()
+            },
+        ),
+        (
+            "+setgroups",
+            BootstrapPlan {
+                setgroups: t.setgroups,
+                ..base()
+            },
+        ),
+        (
+            "+oom_score_adj",
+            BootstrapPlan {
+                oom_score_adj: t.oom_score_adj,
+                ..base()
+            },
+        ),
+        (
+            "+rootless_euid",
+            BootstrapPlan {
+                rootless_euid: t.rootless_euid,
+                ..base()
+            },
+        ),
+        (
+            "+time_offsets",
+            BootstrapPlan {
+                time_offsets: t.time_offsets.clone(),
+                ..base()
+            },
+        ),
+        (
+            "+console_path",
+            BootstrapPlan {
+                console_path: t.console_path.clone(),
+                ..base()
+            },
+        ),
+        ("all (typical)", t.clone()),
+    ];
+    let quick = |g: &mut criterion::BenchmarkGroup<'_, _>| {
+        g.warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(1));
+    };
+    let mut g = c.benchmark_group("breakdown decode");
+    quick(&mut g);
+    for (name, plan) in &parts {
+        let bytes = plan.to_bytes(d).unwrap();
+        g.bench_function(*name, |b| {
+            b.iter(|| MessageView::decode(black_box(&bytes), d, Mode::Strict).unwrap())
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("breakdown encode");
+    quick(&mut g);
+    for (name, plan) in &parts {
+        let mut out = vec![0u8; plan.encoded_len(d).unwrap()];
+        g.bench_function(*name, |b| {
+            b.iter(|| plan.encode(d, black_box(&mut out)).unwrap())
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(codec, benches);
-criterion_main!(codec);
+criterion_group!(parts, breakdown);
+criterion_main!(codec, parts);

@@ -1,17 +1,26 @@
-//! Encoding a plan into a caller's buffer, with `netlink-packet-core`'s header and attribute traits, in the
-//! exact layout runc's Go encoder produces: attributes in canonical order, `nla_len` without padding,
-//! `nlmsg_len` with it, bools as 4-byte integers, strings with their NUL counted.
+//! Encoding a plan into a caller's buffer in the exact layout runc's Go encoder produces: attributes in
+//! canonical order, `nla_len` without padding, `nlmsg_len` with it, bools as 4-byte integers, strings with
+//! their NUL counted. The header is written with `netlink-packet-core`'s `NetlinkHeader`.
+//!
+//! [`BootstrapPlan::visit`] hands each attribute the plan sends, in canonical order, with its field as a
+//! typed [`Payload`], to a [`Visitor`]: one pass checks every field and sizes every payload ([`Counter`]
+//! counts digits without formatting them), a second writes the message ([`Writer`]). Both run the same
+//! `Payload::write`, so the sizes are those of the bytes written; and the visit is straight-line code, one
+//! step per attribute, with no dispatch on the attribute.
 
 use crate::attribute::Attribute;
 use crate::dialect::Dialect;
 use crate::error::{Error, Problem};
+use crate::idmap::IdRange;
 use crate::message::HEADER_LEN;
 use crate::namespace::CLONE_NEWTIME;
+use crate::nspaths::NamespacePath;
 use crate::plan::BootstrapPlan;
+use crate::timens::TimeOffset;
 use crate::{idmap, mounts, nspaths, text, timens};
-use netlink_packet_core::{Emitable, NetlinkHeader, Nla};
+use netlink_packet_core::{Emitable, NetlinkHeader};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Largest payload one attribute can carry (`nla_len` is a u16 and counts its 4-byte header).
 pub const MAX_PAYLOAD: usize = u16::MAX as usize - 4;
@@ -20,19 +29,7 @@ pub const MAX_PAYLOAD: usize = u16::MAX as usize - 4;
 pub(crate) trait Sink {
     fn bytes(&mut self, b: &[u8]);
 
-    fn decimal(&mut self, mut v: u64) {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.bytes(&buf[i..]);
-    }
+    fn decimal(&mut self, v: u64);
 
     fn signed(&mut self, v: i64) {
         if v < 0 {
@@ -42,14 +39,39 @@ pub(crate) trait Sink {
     }
 }
 
+/// The number of decimal digits of `v`, from its bit length and one comparison with a power of ten.
+fn decimal_len(v: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    let bits = 64 - (v | 1).leading_zeros();
+    // 2^(bits-1) <= v < 2^bits, and 1233/4096 is log10(2) to four places: t is the number of digits of v
+    // or one less, one less exactly when v is below 10^t.
+    let t = ((bits * 1233) >> 12) as usize;
+    let below = POW10.get(t).map_or(true, |&p| v < p);
+    (t + usize::from(!below)).max(1)
+}
+
+/// Sizes a payload.
 struct Counter(usize);
 
 impl Sink for Counter {
     fn bytes(&mut self, b: &[u8]) {
         self.0 += b.len();
     }
+
+    fn decimal(&mut self, v: u64) {
+        self.0 += decimal_len(v);
+    }
 }
 
+/// Writes a payload into a slice that a [`Counter`] sized over the same calls.
 struct Writer<'b> {
     out: &'b mut [u8],
     pos: usize,
@@ -57,86 +79,224 @@ struct Writer<'b> {
 
 impl Sink for Writer<'_> {
     fn bytes(&mut self, b: &[u8]) {
-        // The buffer was sized by a Counter over the same calls, so this range is in bounds.
-        self.out[self.pos..self.pos + b.len()].copy_from_slice(b);
-        self.pos += b.len();
+        let end = self.pos + b.len();
+        if let Some(dst) = self.out.get_mut(self.pos..end) {
+            dst.copy_from_slice(b);
+        }
+        self.pos = end;
+    }
+
+    #[inline]
+    fn decimal(&mut self, v: u64) {
+        // "00" to "99".
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
+        let end = self.pos + decimal_len(v);
+        if let Some(dst) = self.out.get_mut(self.pos..end) {
+            // From the right, two digits at a time: `dst` has room for exactly the digits of `v`.
+            let mut v = v;
+            let mut i = dst.len();
+            while i >= 2 {
+                let pair = (v % 100) as usize * 2;
+                v /= 100;
+                dst[i - 2..i].copy_from_slice(&PAIRS[pair..pair + 2]);
+                i -= 2;
+            }
+            if i == 1 {
+                dst[0] = b'0' + (v % 10) as u8;
+            }
+        }
+        self.pos = end;
     }
 }
 
-/// One attribute of a plan, ready to emit.
-struct Out<'p> {
-    attr: Attribute,
-    plan: &'p BootstrapPlan,
-}
+/// A field of a plan, as an attribute's payload.
+trait Payload {
+    /// Checks the field against the strict grammar and limits of spec section 5.
+    fn check(&self, dialect: Dialect) -> Result<(), Problem>;
 
-impl Out<'_> {
     /// Writes the payload, NUL included, through `sink`.
-    fn write(&self, sink: &mut impl Sink) {
-        let p = self.plan;
-        let path = |sink: &mut dyn FnMut(&[u8]), x: &Option<std::path::PathBuf>| {
-            if let Some(x) = x {
-                sink(x.as_os_str().as_bytes());
-            }
-        };
-        match self.attr {
-            Attribute::CloneFlags => sink.bytes(&p.clone_flags.bits().to_ne_bytes()),
-            Attribute::Setgroups => sink.bytes(&u32::from(p.setgroups == Some(true)).to_ne_bytes()),
-            Attribute::RootlessEuid => {
-                sink.bytes(&u32::from(p.rootless_euid == Some(true)).to_ne_bytes())
-            }
-            Attribute::NamespacePaths => nspaths::write_canonical(&p.namespace_paths, sink),
-            Attribute::UidMap => idmap::write_canonical(p.uid_map.as_deref().unwrap_or(&[]), sink),
-            Attribute::GidMap => idmap::write_canonical(p.gid_map.as_deref().unwrap_or(&[]), sink),
-            Attribute::OomScoreAdj => sink.signed(i64::from(p.oom_score_adj.unwrap_or(0))),
-            Attribute::NewuidmapPath => path(&mut |b| sink.bytes(b), &p.newuidmap_path),
-            Attribute::NewgidmapPath => path(&mut |b| sink.bytes(b), &p.newgidmap_path),
-            Attribute::ConsolePath => path(&mut |b| sink.bytes(b), &p.console_path),
-            Attribute::MountSources => {
-                mounts::write_canonical(p.mount_sources.as_deref().unwrap_or(&[]), sink)
-            }
-            Attribute::TimeOffsets => {
-                timens::write_canonical(p.time_offsets.as_deref().unwrap_or(&[]), sink)
-            }
-        }
-        if !matches!(
-            self.attr.payload_type(),
-            crate::attribute::PayloadType::U32 | crate::attribute::PayloadType::Bool
-        ) {
-            sink.bytes(b"\0");
-        }
-    }
-}
+    fn write(&self, sink: &mut impl Sink);
 
-impl Nla for Out<'_> {
-    fn value_len(&self) -> usize {
+    /// The payload's length, NUL included.
+    fn len(&self) -> usize {
         let mut c = Counter(0);
         self.write(&mut c);
         c.0
     }
+}
 
-    fn kind(&self) -> u16 {
-        self.attr.number()
+/// A u32 or bool payload (the clone flags are checked before the visit).
+struct U32(u32);
+
+impl Payload for U32 {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        Ok(())
     }
 
-    fn emit_value(&self, buffer: &mut [u8]) {
-        let mut w = Writer {
-            out: buffer,
-            pos: 0,
-        };
-        self.write(&mut w);
+    fn write(&self, sink: &mut impl Sink) {
+        sink.bytes(&self.0.to_ne_bytes());
     }
 }
 
-fn check_path(attr: Attribute, p: &Path) -> Result<(), Error> {
-    let b = p.as_os_str().as_bytes();
-    let problem = if b.is_empty() {
-        Some(Problem::EmptyPayload)
-    } else if let Some(&byte) = b.iter().find(|&&c| c == 0) {
-        Some(Problem::ForbiddenByte { byte })
-    } else {
-        text::check_path(b, crate::Mode::Strict).err()
-    };
-    problem.map_or(Ok(()), |problem| Err(plan_error(attr, problem)))
+/// A path payload.
+struct PathText<'p>(&'p Path);
+
+impl Payload for PathText<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        let b = self.0.as_os_str().as_bytes();
+        if b.is_empty() {
+            Err(Problem::EmptyPayload)
+        } else if text::has_nul(b) {
+            Err(Problem::ForbiddenByte { byte: 0 })
+        } else {
+            text::check_path(b, crate::Mode::Strict)
+        }
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        sink.bytes(self.0.as_os_str().as_bytes());
+        sink.bytes(b"\0");
+    }
+}
+
+/// The namespace paths.
+struct Joins<'p>(&'p [NamespacePath]);
+
+impl Payload for Joins<'_> {
+    fn check(&self, dialect: Dialect) -> Result<(), Problem> {
+        nspaths::check_entries(self.0, dialect)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        nspaths::write_canonical(self.0, sink);
+        sink.bytes(b"\0");
+    }
+}
+
+/// A uid or gid map.
+struct Ranges<'p>(&'p [IdRange]);
+
+impl Payload for Ranges<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        idmap::check_ranges(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        idmap::write_canonical(self.0, sink);
+        sink.bytes(b"\0");
+    }
+}
+
+/// The oom_score_adj value.
+struct Oom(i32);
+
+impl Payload for Oom {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        if (-1000..=1000).contains(&self.0) {
+            return Ok(());
+        }
+        Err(Problem::BadOomScoreAdj {
+            text: crate::error::Snippet::new(self.0.to_string().as_bytes()),
+        })
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        sink.signed(i64::from(self.0));
+        sink.bytes(b"\0");
+    }
+}
+
+/// The mount sources.
+struct Mounts<'p>(&'p [Option<PathBuf>]);
+
+impl Payload for Mounts<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        mounts::check_entries(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        mounts::write_canonical(self.0, sink);
+        sink.bytes(b"\0");
+    }
+}
+
+/// The time offsets.
+struct Offsets<'p>(&'p [TimeOffset]);
+
+impl Payload for Offsets<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        timens::check_offsets(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        timens::write_canonical(self.0, sink);
+        sink.bytes(b"\0");
+    }
+}
+
+/// What [`BootstrapPlan::visit`] hands each attribute to.
+trait Visitor {
+    fn attribute(&mut self, attr: Attribute, payload: impl Payload) -> Result<(), Error>;
+}
+
+/// The first pass: checks each field (the first error, in canonical order, ends the pass) and sizes the
+/// message.
+struct Layout {
+    dialect: Dialect,
+    /// The payload lengths by canonical index (0: not sent).
+    payloads: Payloads,
+    /// The message's length.
+    len: usize,
+}
+
+impl Visitor for Layout {
+    fn attribute(&mut self, attr: Attribute, payload: impl Payload) -> Result<(), Error> {
+        payload
+            .check(self.dialect)
+            .map_err(|p| plan_error(attr, p))?;
+        let n = payload.len();
+        if n > MAX_PAYLOAD {
+            return Err(plan_error(attr, Problem::PayloadTooLarge { len: n }));
+        }
+        self.payloads[attr.canonical_index()] = n as u32;
+        self.len += 4 + align4(n);
+        Ok(())
+    }
+}
+
+/// The second pass: writes each attribute into a buffer the first pass sized.
+struct Emit<'o, 'b> {
+    payloads: &'o Payloads,
+    /// The part of the buffer not written yet.
+    rest: &'b mut [u8],
+}
+
+impl Visitor for Emit<'_, '_> {
+    fn attribute(&mut self, attr: Attribute, payload: impl Payload) -> Result<(), Error> {
+        let n = self.payloads[attr.canonical_index()] as usize;
+        let rest = std::mem::take(&mut self.rest);
+        let Some((nla, tail)) = rest.split_at_mut_checked(4 + align4(n)) else {
+            return Ok(());
+        };
+        self.rest = tail;
+        // The padding: zero the last word, then write the payload over its other bytes (a store of 4
+        // bytes rather than a fill of 0 to 3).
+        if let Some(last) = nla.last_chunk_mut::<4>() {
+            *last = [0; 4];
+        }
+        // nla_len without the padding (at most 65535: the first pass checked MAX_PAYLOAD), then the type.
+        nla[0..2].copy_from_slice(&((4 + n) as u16).to_ne_bytes());
+        nla[2..4].copy_from_slice(&attr.number().to_ne_bytes());
+        payload.write(&mut Writer {
+            out: &mut nla[4..4 + n],
+            pos: 0,
+        });
+        Ok(())
+    }
 }
 
 fn plan_error(attr: Attribute, problem: Problem) -> Error {
@@ -148,27 +308,68 @@ fn plan_error(attr: Attribute, problem: Problem) -> Error {
     }
 }
 
+/// Each attribute's payload length (NUL included) by canonical index, 0 for an attribute the plan does not
+/// send. Filled by [`BootstrapPlan::layout`] in the caller's frame (a returned array would be copied out
+/// with wide loads of narrow stores still in flight, which stalls).
+type Payloads = [u32; 12];
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// The attributes a dialect has, one bit each by canonical index.
+fn dialect_mask(dialect: Dialect) -> u16 {
+    Attribute::CANONICAL_ORDER
+        .iter()
+        .filter(|a| a.in_dialect(dialect))
+        .fold(0, |m, a| m | 1 << a.canonical_index())
+}
+
 impl BootstrapPlan {
-    /// The attributes this plan sends in `dialect`, in canonical order. Errors for attributes the dialect
-    /// does not have.
-    fn attributes(&self, dialect: Dialect) -> Result<impl Iterator<Item = Attribute> + '_, Error> {
-        for attr in Attribute::CANONICAL_ORDER {
-            if self.has(attr) && !attr.in_dialect(dialect) {
-                return Err(Error::AttrNotInDialect {
-                    offset: 0,
-                    attr,
-                    dialect,
-                });
-            }
+    /// Hands each attribute the plan sends ([`BootstrapPlan::has`]) to `v`, in canonical order, with its
+    /// field; stops at the first error.
+    fn visit(&self, v: &mut impl Visitor) -> Result<(), Error> {
+        use Attribute::*;
+        v.attribute(CloneFlags, U32(self.clone_flags.bits()))?;
+        if !self.namespace_paths.is_empty() {
+            v.attribute(NamespacePaths, Joins(&self.namespace_paths))?;
         }
-        Ok(Attribute::CANONICAL_ORDER
-            .into_iter()
-            .filter(move |a| self.has(*a)))
+        if let Some(p) = &self.newuidmap_path {
+            v.attribute(NewuidmapPath, PathText(p))?;
+        }
+        if let Some(r) = &self.uid_map {
+            v.attribute(UidMap, Ranges(r))?;
+        }
+        if let Some(r) = &self.gid_map {
+            v.attribute(GidMap, Ranges(r))?;
+        }
+        if let Some(p) = &self.newgidmap_path {
+            v.attribute(NewgidmapPath, PathText(p))?;
+        }
+        if let Some(b) = self.setgroups {
+            v.attribute(Setgroups, U32(b.into()))?;
+        }
+        if let Some(o) = self.oom_score_adj {
+            v.attribute(OomScoreAdj, Oom(o))?;
+        }
+        if let Some(b) = self.rootless_euid {
+            v.attribute(RootlessEuid, U32(b.into()))?;
+        }
+        if let Some(m) = &self.mount_sources {
+            v.attribute(MountSources, Mounts(m))?;
+        }
+        if let Some(t) = &self.time_offsets {
+            v.attribute(TimeOffsets, Offsets(t))?;
+        }
+        if let Some(p) = &self.console_path {
+            v.attribute(ConsolePath, PathText(p))?;
+        }
+        Ok(())
     }
 
-    /// Checks that the plan encodes to a canonical message of `dialect`: every field within the strict
-    /// grammar and limits of spec section 5 (this is not the consistency check, see [`BootstrapPlan::check`]).
-    pub fn validate(&self, dialect: Dialect) -> Result<(), Error> {
+    /// Checks the plan for `dialect` (see [`BootstrapPlan::validate`]) and sizes its message: fills
+    /// `payloads` and returns the message's length.
+    fn layout(&self, dialect: Dialect, payloads: &mut Payloads) -> Result<usize, Error> {
         let mut allowed = crate::CloneFlags::NAMESPACE_BITS;
         if !dialect.has_time_namespace() {
             allowed &= !CLONE_NEWTIME;
@@ -180,106 +381,83 @@ impl BootstrapPlan {
                 Problem::UnknownCloneFlags { bits: bad },
             ));
         }
-        let field = |attr, r: Result<(), Problem>| r.map_err(|p| plan_error(attr, p));
-        for attr in self.attributes(dialect)? {
-            match attr {
-                Attribute::NamespacePaths => {
-                    field(attr, nspaths::check_entries(&self.namespace_paths, dialect))?
-                }
-                Attribute::UidMap => field(
-                    attr,
-                    idmap::check_ranges(self.uid_map.as_deref().unwrap_or(&[])),
-                )?,
-                Attribute::GidMap => field(
-                    attr,
-                    idmap::check_ranges(self.gid_map.as_deref().unwrap_or(&[])),
-                )?,
-                Attribute::OomScoreAdj => {
-                    let v = self.oom_score_adj.unwrap_or(0);
-                    if !(-1000..=1000).contains(&v) {
-                        let text = v.to_string();
-                        return Err(plan_error(
-                            attr,
-                            Problem::BadOomScoreAdj {
-                                text: crate::error::Snippet::new(text.as_bytes()),
-                            },
-                        ));
-                    }
-                }
-                Attribute::NewuidmapPath => check_path(
-                    attr,
-                    self.newuidmap_path.as_deref().unwrap_or(Path::new("")),
-                )?,
-                Attribute::NewgidmapPath => check_path(
-                    attr,
-                    self.newgidmap_path.as_deref().unwrap_or(Path::new("")),
-                )?,
-                Attribute::ConsolePath => {
-                    check_path(attr, self.console_path.as_deref().unwrap_or(Path::new("")))?
-                }
-                Attribute::MountSources => field(
-                    attr,
-                    mounts::check_entries(self.mount_sources.as_deref().unwrap_or(&[])),
-                )?,
-                Attribute::TimeOffsets => field(
-                    attr,
-                    timens::check_offsets(self.time_offsets.as_deref().unwrap_or(&[])),
-                )?,
-                Attribute::CloneFlags | Attribute::Setgroups | Attribute::RootlessEuid => {}
-            }
-            let len = Out { attr, plan: self }.value_len();
-            if len > MAX_PAYLOAD {
-                return Err(plan_error(attr, Problem::PayloadTooLarge { len }));
-            }
+        // Every attribute the dialect lacks is refused (the first in canonical order) before any field is
+        // checked.
+        let mask = dialect_mask(dialect);
+        if let Some(attr) = Attribute::CANONICAL_ORDER
+            .into_iter()
+            .find(|&a| mask & 1 << a.canonical_index() == 0 && self.has(a))
+        {
+            return Err(Error::AttrNotInDialect {
+                offset: 0,
+                attr,
+                dialect,
+            });
         }
-        Ok(())
+        let mut layout = Layout {
+            dialect,
+            payloads: [0; 12],
+            len: HEADER_LEN,
+        };
+        self.visit(&mut layout)?;
+        *payloads = layout.payloads;
+        Ok(layout.len)
+    }
+
+    /// Checks that the plan encodes to a canonical message of `dialect`: every field within the strict
+    /// grammar and limits of spec section 5 (this is not the consistency check, see [`BootstrapPlan::check`]).
+    pub fn validate(&self, dialect: Dialect) -> Result<(), Error> {
+        self.layout(dialect, &mut [0; 12]).map(|_| ())
     }
 
     /// The length of the canonical message for `dialect`, after [`BootstrapPlan::validate`].
     pub fn encoded_len(&self, dialect: Dialect) -> Result<usize, Error> {
-        self.validate(dialect)?;
-        let len = HEADER_LEN
-            + self
-                .attributes(dialect)?
-                .map(|attr| Out { attr, plan: self }.buffer_len())
-                .sum::<usize>();
+        self.sized_layout(dialect, &mut [0; 12])
+    }
+
+    /// [`BootstrapPlan::layout`], and the message's length within the spec's maximum.
+    fn sized_layout(&self, dialect: Dialect, payloads: &mut Payloads) -> Result<usize, Error> {
+        let len = self.layout(dialect, payloads)?;
         if len > crate::MAX_MESSAGE_LEN as usize {
             return Err(Error::MessageTooLarge { len });
         }
         Ok(len)
     }
 
-    /// Encodes the canonical message for `dialect` into `out`; returns its length. Allocates nothing.
+    /// Encodes the canonical message for `dialect` into `out`; returns its length. Allocates nothing, and
+    /// leaves `out` untouched on an error.
     pub fn encode(&self, dialect: Dialect, out: &mut [u8]) -> Result<usize, Error> {
-        let len = self.encoded_len(dialect)?;
-        if out.len() < len {
+        let mut payloads = [0; 12];
+        let len = self.sized_layout(dialect, &mut payloads)?;
+        let Some(out) = out.get_mut(..len) else {
             return Err(Error::BufferTooSmall {
                 needed: len,
                 available: out.len(),
             });
-        }
+        };
+        self.write(&payloads, out);
+        Ok(len)
+    }
+
+    /// Writes the message `payloads` describes into `out`, which has exactly its length.
+    fn write(&self, payloads: &Payloads, out: &mut [u8]) {
         let mut header = NetlinkHeader::default();
-        header.length = len as u32;
+        header.length = out.len() as u32;
         header.message_type = crate::INIT_MSG;
         header.flags = self.netlink.flags;
         header.sequence_number = self.netlink.seq;
         header.port_number = self.netlink.pid;
-        header.emit(&mut out[..HEADER_LEN]);
-        let mut pos = HEADER_LEN;
-        for attr in self.attributes(dialect)? {
-            let nla = Out { attr, plan: self };
-            let n = nla.buffer_len();
-            nla.emit(&mut out[pos..pos + n]);
-            pos += n;
-        }
-        Ok(pos)
+        let (head, rest) = out.split_at_mut(HEADER_LEN.min(out.len()));
+        header.emit(head);
+        // Emit never fails: the first pass checked every field.
+        let _ = self.visit(&mut Emit { payloads, rest });
     }
 
     /// Encodes the canonical message for `dialect` into a new vector.
     pub fn to_bytes(&self, dialect: Dialect) -> Result<Vec<u8>, Error> {
-        let mut v = vec![0u8; self.encoded_len(dialect)?];
-        let n = self.encode(dialect, &mut v)?;
-        v.truncate(n);
+        let mut payloads = [0; 12];
+        let mut v = vec![0u8; self.sized_layout(dialect, &mut payloads)?];
+        self.write(&payloads, &mut v);
         Ok(v)
     }
 }
@@ -346,6 +524,49 @@ mod tests {
             plan.to_bytes(Dialect::Nsbootstrap1).unwrap_err().class(),
             "path-too-long"
         );
+    }
+
+    #[test]
+    fn decimal_len_counts_digits() {
+        for v in [0u64, 1, 9, 10, 99, 100, 65536, 100000, 4294967295, u64::MAX] {
+            assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
+        }
+        let mut p = 1u64;
+        while let Some(next) = p.checked_mul(10) {
+            for v in [p - 1, p, p + 1, next - 1] {
+                assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
+            }
+            p = next;
+        }
+    }
+
+    #[test]
+    fn writer_formats_decimals() {
+        for v in [
+            0i64,
+            7,
+            -7,
+            10,
+            99,
+            -100,
+            101,
+            65536,
+            100000,
+            4294967295,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut buf = [b'x'; 48];
+            let mut w = Writer {
+                out: &mut buf,
+                pos: 1,
+            };
+            w.signed(v);
+            w.bytes(b" ");
+            w.decimal(v.unsigned_abs());
+            let want = format!("x{v} {}x", v.unsigned_abs());
+            assert_eq!(&buf[..want.len()], want.as_bytes(), "{v}");
+        }
     }
 
     #[test]

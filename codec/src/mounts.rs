@@ -65,8 +65,8 @@ pub(crate) fn check_entries(list: &[Option<PathBuf>]) -> Result<(), Problem> {
                 reason: "an empty path (use null for a mount without source)",
             });
         }
-        if let Some(&byte) = b.iter().find(|&&c| c == 0) {
-            return Err(Problem::ForbiddenByte { byte });
+        if text::has_nul(b) {
+            return Err(Problem::ForbiddenByte { byte: 0 });
         }
         text::check_path(b, Mode::Strict)?;
     }

@@ -84,9 +84,17 @@ impl NamespaceKind {
 
     /// Looks a kind up by its protocol name (exact, case-sensitive).
     pub fn from_name(name: &[u8]) -> Option<NamespaceKind> {
-        Self::BY_FLAG
-            .into_iter()
-            .find(|k| k.name().as_bytes() == name)
+        Some(match name {
+            b"cgroup" => NamespaceKind::Cgroup,
+            b"ipc" => NamespaceKind::Ipc,
+            b"mnt" => NamespaceKind::Mnt,
+            b"net" => NamespaceKind::Net,
+            b"pid" => NamespaceKind::Pid,
+            b"time" => NamespaceKind::Time,
+            b"user" => NamespaceKind::User,
+            b"uts" => NamespaceKind::Uts,
+            _ => return None,
+        })
     }
 }
 
@@ -204,5 +212,8 @@ mod tests {
         assert_eq!(CloneFlags::empty().to_string(), "none");
         assert_eq!(NamespaceKind::from_name(b"mnt"), Some(NamespaceKind::Mnt));
         assert_eq!(NamespaceKind::from_name(b"MNT"), None);
+        for k in NamespaceKind::BY_FLAG {
+            assert_eq!(NamespaceKind::from_name(k.name().as_bytes()), Some(k));
+        }
     }
 }

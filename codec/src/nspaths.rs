@@ -122,6 +122,78 @@ pub(crate) fn validate(
     Ok(n)
 }
 
+/// Each kind's `name:` as the little-endian word of its bytes, with the mask of those bytes ("cgroup:", the
+/// longest, has 7).
+const PREFIXES: [(NamespaceKind, u64, u64); 8] = {
+    let mut table = [(NamespaceKind::Cgroup, 0, 0); 8];
+    let mut k = 0;
+    while k < 8 {
+        let kind = NamespaceKind::BY_FLAG[k];
+        let name = kind.name().as_bytes();
+        let mut word = (b':' as u64) << (8 * name.len());
+        let mut i = 0;
+        while i < name.len() {
+            word |= (name[i] as u64) << (8 * i);
+            i += 1;
+        }
+        table[k] = (kind, word, (1 << (8 * (name.len() + 1))) - 1);
+        k += 1;
+    }
+    table
+};
+
+/// The kind an entry names and the offset of its path, when the entry starts with a known `name:` (whose
+/// colon is then the entry's first): one comparison per kind on the entry's first eight bytes.
+fn kind_prefix(entry: &[u8]) -> Option<(NamespaceKind, usize)> {
+    let word = match entry.first_chunk::<8>() {
+        Some(w) => u64::from_le_bytes(*w),
+        // Bytes past a short entry read as 0, which no `name:` has.
+        None => entry
+            .iter()
+            .enumerate()
+            .fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i)),
+    };
+    PREFIXES
+        .iter()
+        .find(|&&(_, prefix, mask)| word & mask == prefix)
+        .map(|&(kind, _, mask)| (kind, (mask.count_ones() / 8) as usize))
+}
+
+/// Whether `text` is strict-valid and holds no NUL (check A7), in one pass: `true` exactly when
+/// `validate(text, Mode::Strict, dialect)` is `Ok` and the text has no NUL byte, with no error built.
+#[inline(never)]
+pub(crate) fn accepts_strict(text: &[u8], dialect: Dialect) -> bool {
+    if text.is_empty() {
+        return false;
+    }
+    let mut seen = 0u32;
+    let mut rest = text;
+    loop {
+        // One scan finds the entry's end and any NUL in it.
+        let (entry, next) = match text::find_any(rest, [b',', 0]) {
+            Some(i) if rest[i] == 0 => return false,
+            Some(i) => (&rest[..i], rest.get(i + 1..)),
+            None => (rest, None),
+        };
+        let Some((kind, at)) = kind_prefix(entry) else {
+            return false;
+        };
+        let path = &entry[at..];
+        if (kind == NamespaceKind::Time && !dialect.has_time_namespace())
+            || path.first() != Some(&b'/')
+            || path.len() > crate::MAX_PATH
+            || seen & kind.flag() != 0
+        {
+            return false;
+        }
+        seen |= kind.flag();
+        match next {
+            Some(r) => rest = r,
+            None => return true,
+        }
+    }
+}
+
 /// The entries of validated namespace-path text, borrowed from the message.
 #[derive(Clone, Debug)]
 pub struct NamespacePaths<'a> {
@@ -159,8 +231,11 @@ pub(crate) fn check_entries(list: &[NamespacePath], dialect: Dialect) -> Result<
     let mut seen = 0u32;
     for e in list {
         let path = e.path.as_os_str().as_bytes();
-        if let Some(&byte) = path.iter().find(|&&b| b == b',' || b == 0) {
-            return Err(Problem::ForbiddenByte { byte });
+        if text::has_nul(path) || text::find_byte(path, b',').is_some() {
+            let byte = path.iter().copied().find(|&b| b == b',' || b == 0);
+            return Err(Problem::ForbiddenByte {
+                byte: byte.unwrap_or(0),
+            });
         }
         if e.kind == NamespaceKind::Time && !dialect.has_time_namespace() {
             return Err(Problem::NamespaceTypeNotInDialect { kind: e.kind });
@@ -230,6 +305,30 @@ mod tests {
                 .class(),
             "unknown-ns-type"
         );
+    }
+
+    #[test]
+    fn kind_prefix_is_the_first_colon_split() {
+        for entry in [
+            &b"net:/a"[..],
+            b"cgroup:/x:y",
+            b"user:",
+            b"uts:/",
+            b"time:/t",
+            b"ipc/x",
+            b"cgroupx:/a",
+            b"cgrou:/a",
+            b"net",
+            b"",
+            b"mnt:",
+            b"pid::",
+        ] {
+            let by_split = entry
+                .iter()
+                .position(|&b| b == b':')
+                .and_then(|c| Some((NamespaceKind::from_name(&entry[..c])?, c + 1)));
+            assert_eq!(kind_prefix(entry), by_split, "{entry:?}");
+        }
     }
 
     #[test]

@@ -116,6 +116,53 @@ pub(crate) fn validate(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem
     Ok(n)
 }
 
+/// One line at offset `at` of `text` in the canonical form ("%s %d %d\n", seconds of at most 18 digits):
+/// the offset, as [`parse_line`] reads it in strict mode, and the offset after the LF.
+fn canonical_line(text: &[u8], at: usize) -> Option<(TimeOffset, usize)> {
+    let line = text.get(at..)?;
+    let (clock, name) = if line.starts_with(b"monotonic ") {
+        (Clock::Monotonic, "monotonic ".len())
+    } else if line.starts_with(b"boottime ") {
+        (Clock::Boottime, "boottime ".len())
+    } else {
+        return None;
+    };
+    let at = at + name;
+    let negative = text.get(at) == Some(&b'-');
+    // 18 digits always fit an i64, and nine are always below 10^9.
+    let (secs, at) = text::canonical_at(text, at + usize::from(negative), 18, b' ')?;
+    let (nanos, at) = text::canonical_at(text, at, 9, b'\n')?;
+    if negative && secs == 0 {
+        return None;
+    }
+    let secs = secs as i64;
+    let offset = TimeOffset {
+        clock,
+        secs: if negative { -secs } else { secs },
+        nanosecs: nanos as u32,
+    };
+    Some((offset, at))
+}
+
+/// Whether `text` is strict-valid, in one pass over its canonical form: `true` only when
+/// `validate(text, Mode::Strict)` is `Ok`, with no error built. `false` also for seconds of 19 digits, which
+/// are valid: the decoder's detailed walk then decides. Such text holds no NUL.
+#[inline(never)]
+pub(crate) fn accepts_strict(text: &[u8]) -> bool {
+    let mut seen = [false; 2];
+    let mut at = 0;
+    while at < text.len() {
+        let Some((offset, next)) = canonical_line(text, at) else {
+            return false;
+        };
+        if std::mem::replace(&mut seen[offset.clock as usize], true) {
+            return false;
+        }
+        at = next;
+    }
+    seen != [false; 2]
+}
+
 /// The offsets of validated text, borrowed from the message.
 #[derive(Clone, Debug)]
 pub struct TimeOffsetsRef<'a> {
@@ -135,8 +182,21 @@ impl<'a> TimeOffsetsRef<'a> {
 
     /// The offsets, in wire order.
     pub fn iter(&self) -> impl Iterator<Item = TimeOffset> + 'a {
-        let mode = self.mode;
-        Lines::new(self.text).filter_map(move |(_, line, _)| parse_line(line, mode).ok())
+        let (text, mode) = (self.text, self.mode);
+        let mut lines = Lines::new(text);
+        core::iter::from_fn(move || loop {
+            // Strict text is canonical: each line in one pass.
+            if mode == Mode::Strict {
+                if let Some((offset, next)) = canonical_line(text, lines.pos()) {
+                    lines.skip_to(next);
+                    return Some(offset);
+                }
+            }
+            let (_, line, _) = lines.next()?;
+            if let Ok(offset) = parse_line(line, mode) {
+                return Some(offset);
+            }
+        })
     }
 }
 
