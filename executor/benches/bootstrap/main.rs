@@ -7,6 +7,7 @@
 //! cargo bench -p nsbootstrap-executor --bench bootstrap -- [--runs N] [--json FILE] [--svg FILE]
 //!                                                         [--scale] [--no-reexec] [--only NAME]
 //!                                                         [--variant LABEL=DIR]...
+//! cargo bench -p nsbootstrap-executor --bench bootstrap -- --plot-from FILE.json --svg FILE.svg
 //! ```
 //!
 //! Needs root (it creates namespaces). Prints, per scenario and candidate, the median, p90 and p99 of the
@@ -41,6 +42,7 @@ struct Args {
     reexec: bool,
     only: Option<String>,
     variants: Vec<(String, String)>,
+    from_json: Option<String>,
 }
 
 fn args() -> Args {
@@ -52,6 +54,7 @@ fn args() -> Args {
         reexec: true,
         only: None,
         variants: Vec::new(),
+        from_json: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -62,6 +65,7 @@ fn args() -> Args {
             "--scale" => a.scale = true,
             "--no-reexec" => a.reexec = false,
             "--only" => a.only = it.next(),
+            "--plot-from" => a.from_json = it.next(),
             "--variant" => {
                 let v = it.next().expect("--variant LABEL=DIR");
                 let (label, dir) = v.split_once('=').expect("--variant LABEL=DIR");
@@ -512,13 +516,65 @@ fn machine() -> serde_json::Value {
     })
 }
 
+/// The plot of the main candidates (not the `[variant]` builds, which the table compares).
+fn plot(results: &[Scenario]) -> String {
+    let shown: Vec<Scenario> = results
+        .iter()
+        .filter(|s| !s.name.starts_with("scale"))
+        .map(|s| Scenario {
+            name: s.name.clone(),
+            series: s
+                .series
+                .iter()
+                .filter(|x| !x.name.contains(" ["))
+                .cloned()
+                .collect(),
+        })
+        .collect();
+    stats::svg(&shown, "Bootstrap latency, spawn to PID report")
+}
+
+/// `--plot-from`: the scenarios of a JSON document this bench wrote.
+fn load(path: &str) -> Vec<Scenario> {
+    let text = std::fs::read_to_string(path).expect("read the JSON");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut out = Vec::new();
+    for sc in doc["scenarios"].as_array().expect("scenarios") {
+        let series = sc["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .map(|s| Series {
+                name: s["candidate"].as_str().unwrap_or("").to_string(),
+                ours: s["ours"].as_bool().unwrap_or(false),
+                ms: s["latencies_ms"]
+                    .as_array()
+                    .map(|v| v.iter().filter_map(|x| x.as_f64()).collect())
+                    .unwrap_or_default(),
+                ..Series::default()
+            })
+            .collect();
+        out.push(Scenario {
+            name: sc["scenario"].as_str().unwrap_or("").to_string(),
+            series,
+        });
+    }
+    out
+}
+
 fn main() {
+    let a = args();
+    if let Some(json) = &a.from_json {
+        let svg = a.svg.as_deref().expect("--plot-from needs --svg FILE");
+        std::fs::write(svg, plot(&load(json))).expect("write SVG");
+        println!("wrote {svg}");
+        return;
+    }
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: the bootstrap benchmark needs root (it creates namespaces)");
         std::process::exit(0);
     }
-    let a = args();
     driver::reserve_low_fds();
     driver::become_subreaper();
     let exe = env!("CARGO_BIN_EXE_nsbootstrap");
@@ -615,16 +671,7 @@ fn main() {
         println!("wrote {p}");
     }
     if let Some(p) = &a.svg {
-        let shown: Vec<Scenario> = results
-            .iter()
-            .filter(|s| !s.name.starts_with("scale"))
-            .cloned()
-            .collect();
-        std::fs::write(
-            p,
-            stats::svg(&shown, "Bootstrap latency, spawn to PID report"),
-        )
-        .expect("write SVG");
+        std::fs::write(p, plot(&results)).expect("write SVG");
         println!("wrote {p}");
     }
     let failed = results

@@ -206,8 +206,8 @@ pub fn json(scenarios: &[Scenario], meta: serde_json::Value) -> serde_json::Valu
     serde_json::json!({ "meta": meta, "scenarios": sc })
 }
 
-const COLORS: [&str; 6] = [
-    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d",
+const COLORS: [&str; 8] = [
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#e6ab02", "#666666",
 ];
 
 fn esc(s: &str) -> String {
