@@ -684,14 +684,17 @@ impl<'p, S: Sys> Stages<'p, S> {
             Cloned::Parent(pid) => self.stage2 = pid,
         }
         self.sys.close(self.pair2[1]);
-        self.send(1, sync, Sync::RecvpidPls);
-        let pid = self.stage2;
+        // RECVPID_PLS and the PID in one write: stage 0, on the report's critical path, wakes up once.
+        let pls = Sync::RecvpidPls.value(self.p.dialect).unwrap_or(0);
+        let mut both = [0u8; 8];
+        both[..4].copy_from_slice(&pls.to_ne_bytes());
+        both[4..].copy_from_slice(&self.stage2.to_ne_bytes());
         step!(
             self,
             1,
             "sync",
-            self.sys.write_all(sync, &pid.to_ne_bytes()),
-            "send the stage-2 PID"
+            self.sys.write_all(sync, &both),
+            "send RecvpidPls and the stage-2 PID"
         );
         self.expect(1, sync, "stage-0", Sync::RecvpidAck);
         self.send(1, sync, Sync::ChildFinish);
@@ -952,8 +955,11 @@ mod tests {
             Ok(c)
         }
         fn write_all(&mut self, fd: RawFd, bytes: &[u8]) -> Result<(), Errno> {
+            let word = |b: &[u8]| u32::from_ne_bytes(b.try_into().unwrap());
             let what = match bytes.len() {
-                4 => format!("{:#x}", u32::from_ne_bytes(bytes.try_into().unwrap())),
+                4 => format!("{:#x}", word(bytes)),
+                // A sync value and its argument (RECVPID_PLS and the PID), in one write.
+                8 => format!("{:#x} {:#x}", word(&bytes[..4]), word(&bytes[4..])),
                 _ => String::from_utf8_lossy(bytes).into_owned(),
             };
             self.calls.push(format!("send {fd} {what}"));
@@ -1082,9 +1088,9 @@ mod tests {
         assert!(index(c, "setresuid 0") > index(c, "setns 101 user"));
         assert!(index(c, "unshare pid") > index(c, "setresuid 0"));
         assert!(index(c, "clone Parent(77)") > index(c, "unshare pid"));
-        // RECVPID_PLS, the PID, then CHILD_FINISH after the ACK.
-        let pls = index(c, "send 11 0x42");
-        assert_eq!(c[pls + 1], format!("send 11 {:#x}", 77));
+        // RECVPID_PLS with the PID in one write, then CHILD_FINISH after the ACK.
+        let pls = index(c, &format!("send 11 0x42 {:#x}", 77));
+        assert!(index(c, "recv 11") > pls);
         assert!(index(c, "send 11 0x45") > index(c, "recv 11"));
     }
 
