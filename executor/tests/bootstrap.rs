@@ -932,10 +932,21 @@ fn footprint() -> (usize, u64) {
     (fds, rss)
 }
 
-/// One bootstrap of `plan` to the end: report, go-ahead, every stage exits 0.
-fn full_run(bytes: &[u8], d: Dialect) {
-    let mut s = spec(d);
+/// `nsbootstrap-init`, the binary a runtime spawns, from one sealed copy.
+fn init_spec(d: Dialect) -> SpawnSpec {
+    static COPY: OnceLock<SealedBinary> = OnceLock::new();
+    let copy = COPY.get_or_init(|| {
+        SealedBinary::copy_of(Path::new(env!("CARGO_BIN_EXE_nsbootstrap-init")))
+            .expect("sealed copy")
+    });
+    let mut s = SpawnSpec::new(copy.exec_path(), &["--dialect", d.name()], d);
     s.log_level = Some(2);
+    s
+}
+
+/// One bootstrap of `plan` to the end through `nsbootstrap-init`: report, go-ahead, every stage exits 0.
+fn full_run(bytes: &[u8], d: Dialect) {
+    let s = init_spec(d);
     let mut ex = Executor::spawn(&s).expect("spawn");
     ex.send(bytes).expect("send");
     let report = match ex.read_report(T) {
@@ -983,8 +994,7 @@ fn a_thousand_in_a_row_and_64_at_once_leave_nothing_behind() {
     for round in 0..3 {
         let mut running = Vec::new();
         for _ in 0..64 {
-            let mut s = spec(d);
-            s.log_level = Some(2);
+            let s = init_spec(d);
             let mut ex = Executor::spawn(&s).expect("spawn");
             ex.send(&bytes).expect("send");
             running.push(ex);

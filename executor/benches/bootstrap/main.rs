@@ -1,5 +1,5 @@
-//! Bootstrap latency, memory and scale, side by side in one run: `nsbootstrap init` (run from a sealed
-//! copy, its protection on), the floor (`nsbootstrap-floor`: the bare system calls, no protocol),
+//! Bootstrap latency, memory and scale, side by side in one run: `nsbootstrap-init` and the CLI's
+//! `nsbootstrap init` (each run from a sealed copy, their protection on), the floor (`nsbootstrap-floor`: the bare system calls, no protocol),
 //! Debian's `runc init`, and util-linux `unshare` / `nsenter`. Every round runs each candidate once, in a
 //! random order, so that drift of the machine spreads evenly over them.
 //!
@@ -27,8 +27,9 @@ use stats::{Scenario, Series};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const OURS: &str = "nsbootstrap init";
-const OURS_REEXEC: &str = "nsbootstrap init (self re-exec)";
+const OURS: &str = "nsbootstrap-init";
+const OURS_CLI: &str = "nsbootstrap init (CLI binary)";
+const OURS_REEXEC: &str = "nsbootstrap-init (self re-exec)";
 const FLOOR: &str = "floor (bare syscalls)";
 const RUNC: &str = "runc init 1.1 (Debian)";
 const UTIL: &str = "util-linux unshare/nsenter";
@@ -217,6 +218,7 @@ fn scenarios(holder: &Holder, floor: &str) -> Vec<Work> {
 fn candidates(
     work: &Work,
     ours: &str,
+    ours_cli: &str,
     on_disk: &str,
     floor: &str,
     reexec: bool,
@@ -228,6 +230,7 @@ fn candidates(
     let mut v = vec![
         Candidate::new(FLOOR, false, floor, &work.floor_args, &[], false),
         Candidate::new(OURS, true, ours, &init, &level, false),
+        Candidate::new(OURS_CLI, true, ours_cli, &init, &level, false),
     ];
     if reexec {
         v.push(Candidate::new(
@@ -577,16 +580,25 @@ fn main() {
     }
     driver::reserve_low_fds();
     driver::become_subreaper();
-    let exe = env!("CARGO_BIN_EXE_nsbootstrap");
+    let exe = env!("CARGO_BIN_EXE_nsbootstrap-init");
+    let cli = env!("CARGO_BIN_EXE_nsbootstrap");
     let floor = env!("CARGO_BIN_EXE_nsbootstrap-floor");
     // The runtime makes the sealed copy once and spawns it: each bootstrap finds itself protected.
-    let sealed = SealedBinary::copy_of(Path::new(exe)).expect("sealed copy of nsbootstrap");
+    let sealed = SealedBinary::copy_of(Path::new(exe)).expect("sealed copy of nsbootstrap-init");
     let ours = sealed.exec_path().to_string_lossy().into_owned();
+    let sealed_cli = SealedBinary::copy_of(Path::new(cli)).expect("sealed copy of nsbootstrap");
+    let ours_cli = sealed_cli.exec_path().to_string_lossy().into_owned();
     let variants: Vec<(String, String, SealedBinary)> = a
         .variants
         .iter()
         .map(|(label, dir)| {
-            let bin = Path::new(dir).join("nsbootstrap");
+            // Builds from before nsbootstrap-init existed have only the CLI binary.
+            let init = Path::new(dir).join("nsbootstrap-init");
+            let bin = if init.exists() {
+                init
+            } else {
+                Path::new(dir).join("nsbootstrap")
+            };
             let sealed = SealedBinary::copy_of(&bin).expect("sealed copy of a variant");
             (label.clone(), dir.clone(), sealed)
         })
@@ -600,6 +612,7 @@ fn main() {
     );
     let mut builds = vec![
         (OURS.to_string(), linking(exe)),
+        (OURS_CLI.to_string(), linking(cli)),
         (FLOOR.to_string(), linking(floor)),
     ];
     for (label, dir, _) in &variants {
@@ -610,7 +623,7 @@ fn main() {
     }
     let mut results = Vec::new();
     for w in &works {
-        let mut cands = candidates(w, &ours, exe, floor, a.reexec, &variants);
+        let mut cands = candidates(w, &ours, &ours_cli, exe, floor, a.reexec, &variants);
         if let Some(only) = &a.only {
             cands.retain(|c| c.name.contains(only.as_str()));
         }

@@ -1,0 +1,33 @@
+//! `nsbootstrap-init`: `nsbootstrap init` alone, for runtimes to spawn.
+//!
+//! A runtime pays the executor's start-up on every container start. This binary has the same entry point
+//! as `nsbootstrap init` (`run_cli::init`) and takes the same arguments, but links none of the command
+//! line tool (clap, JSON, encode/decode/explain), so it maps and touches a smaller image. BENCHMARKS.md
+//! measures both.
+//!
+//! ```text
+//! nsbootstrap-init [init] [--dialect NAME] [--lenient] [-- COMMAND [ARG...]]
+//! ```
+//!
+//! (A leading `init` is accepted, so that a runtime's `nsbootstrap init ...` command line works as is.)
+
+use nsbootstrap_executor::run_cli;
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if args.first().map_or(true, |a| a != "init") {
+        args.insert(0, OsString::from("init"));
+    }
+    match run_cli::fast_init_args(&args) {
+        Some((dialect, mode, command)) => run_cli::init(dialect, mode, command),
+        None => {
+            eprintln!(
+                "usage: nsbootstrap-init [init] [--dialect NAME] [--lenient] [-- COMMAND [ARG...]] \
+                 (NAME: runc-rc93, runc-1.0, runc-1.1, runc-1.2, nsbootstrap-1)"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
