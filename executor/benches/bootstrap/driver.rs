@@ -255,7 +255,7 @@ impl Running {
         match PidReport::parse_any(&text) {
             Some(r) => {
                 self.report = Some(r);
-                self.stage0_hwm_kib = vm_hwm(self.stage0);
+                self.stage0_hwm_kib = status_kib(&self.stage0.to_string(), "VmHWM:");
                 Ok(true)
             }
             None => Err(self.fail(&format!("not a PID report: {text:?}"))),
@@ -357,12 +357,12 @@ fn wait4(pid: libc::pid_t) -> Option<Usage> {
     })
 }
 
-/// VmHWM of a live process, in KiB.
-fn vm_hwm(pid: libc::pid_t) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+/// A `kB` field of `/proc/<which>/status` (`VmHWM:`, `VmRSS:`), in KiB.
+fn status_kib(which: &str, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{which}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .find_map(|l| l.strip_prefix(key))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -394,12 +394,7 @@ pub struct Footprint {
 
 pub fn footprint() -> Footprint {
     let fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count());
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
+    let rss_kib = status_kib("self", "VmRSS:").unwrap_or(0);
     let me = std::process::id().to_string();
     let children = std::fs::read_to_string(format!("/proc/self/task/{me}/children"))
         .unwrap_or_default()

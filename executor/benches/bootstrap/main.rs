@@ -361,11 +361,7 @@ fn footprint_line(label: &str, f: Footprint) -> String {
 
 /// 1,000 bootstraps in a row, then 64 at once (ten times), of our executor; the runner's footprint before
 /// and after each.
-fn scale(
-    ours: &Candidate,
-    bytes: &[u8],
-    holder_pid: libc::pid_t,
-) -> (Vec<Scenario>, Vec<String>, bool) {
+fn scale(ours: &Candidate, bytes: &[u8]) -> (Vec<Scenario>, Vec<String>, bool) {
     let mut notes = Vec::new();
     let mut ok = true;
     let _ = driver::once(ours, bytes, TIMEOUT);
@@ -459,7 +455,6 @@ fn scale(
     notes.push(footprint_line("after 64 at once x10", after64));
     ok &= conc.failures.is_empty() && leftover64 == 0 && after64.fds == before64.fds;
     ok &= after64.children == before64.children && conc.ms.len() == 640 && seq.ms.len() == 1000;
-    let _ = holder_pid;
     (
         vec![Scenario {
             name: "scale: new user+pid+uts+ipc+net+mnt, 65536-id maps".into(),
@@ -647,7 +642,7 @@ fn main() {
             false,
         );
         let bytes = w.plan.to_bytes(Dialect::Nsbootstrap1).expect("encode");
-        let (sc, n, ok) = scale(&c, &bytes, holder.0);
+        let (sc, n, ok) = scale(&c, &bytes);
         print!("{}", stats::table(&sc, FLOOR, OURS, &[]));
         for line in &n {
             println!("{line}");
