@@ -3,6 +3,7 @@
 //! breakdown: the typical message's fields one at a time, to see what each costs to decode and encode.
 //!
 //! `cargo bench -p nsbootstrap-codec --bench codec` (`-- codec` for the first five only)
+#![allow(missing_docs)] // criterion_group! defines undocumented functions
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use nsbootstrap_codec::{

@@ -54,7 +54,7 @@ fn decimal_len(v: u64) -> usize {
     // 2^(bits-1) <= v < 2^bits, and 1233/4096 is log10(2) to four places: t is the number of digits of v
     // or one less, one less exactly when v is below 10^t.
     let t = ((bits * 1233) >> 12) as usize;
-    let below = POW10.get(t).map_or(true, |&p| v < p);
+    let below = POW10.get(t).is_none_or(|&p| v < p);
     (t + usize::from(!below)).max(1)
 }
 

@@ -67,7 +67,7 @@ impl Header {
 
     /// Checks H7: in strict mode `nlmsg_len` is a multiple of 4.
     pub fn check_alignment(&self, mode: Mode) -> Result<(), Error> {
-        if mode == Mode::Strict && self.len % 4 != 0 {
+        if mode == Mode::Strict && !self.len.is_multiple_of(4) {
             return Err(Error::UnalignedLength { declared: self.len });
         }
         Ok(())
@@ -708,7 +708,7 @@ mod tests {
             v.extend_from_slice(&(4 + p.len() as u16).to_ne_bytes());
             v.extend_from_slice(&t.to_ne_bytes());
             v.extend_from_slice(p);
-            while v.len() % 4 != 0 {
+            while !v.len().is_multiple_of(4) {
                 v.push(0);
             }
         }

@@ -1,23 +1,20 @@
 //! # nsbootstrap-executor
 //!
-//! The reference executor of the namespace-bootstrap protocol and the `nsbootstrap` command.
+//! The reference executor of the namespace-bootstrap protocol.
 //!
-//! * [`bootstrap`] is the entry point a Rust runtime calls at the very top of `main`, before any thread
+//! * [`bootstrap`] is the entry point a Rust program calls at the very top of `main`, before any thread
 //!   exists: it reads `_LIBCONTAINER_INITPIPE`, `_LIBCONTAINER_LOGPIPE` and `_LIBCONTAINER_LOGLEVEL`, runs
 //!   the whole stage sequence of `spec/PROTOCOL.md` section 10, and returns only in the final process
 //!   (stage 2), the way runc's nsexec returns to Go. Without an init pipe it returns `Ok(None)` at once.
-//! * [`runtime`] is the other side: spawn an executor, send the message, read the PID report, send the
-//!   go-ahead, reap. The `nsbootstrap run` command and the conformance suite use it.
-//! * [`codec_cli`] holds the command's `encode`, `decode` and `explain`.
+//! * [`init::init`] is the whole executor program (`nsbootstrap-init`, `nsbootstrap init`): binary
+//!   protection, the bootstrap, then the go-ahead and the exec of the command.
+//!
+//! The runtime side (spawning an executor) is the `nsbootstrap-runtime` crate; the binary protection is
+//! `nsbootstrap-protect`.
 
-#![warn(missing_docs)]
-
-pub mod codec_cli;
 pub mod env;
+pub mod init;
 pub mod log;
-pub mod protect;
-pub mod run_cli;
-pub mod runtime;
 pub mod stage;
 pub mod sys;
 

@@ -3,12 +3,14 @@
 //! counted as skipped, with the reason. The tests of this file run one at a time, so that the check for
 //! leftover processes sees only its own.
 
+mod support;
+
 use nsbootstrap_codec::{
     BootstrapPlan, Clock, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
 };
 use nsbootstrap_conformance::harness as h;
-use nsbootstrap_executor::protect::SealedBinary;
-use nsbootstrap_executor::runtime::{Executor, SpawnSpec};
+use nsbootstrap_protect::SealedBinary;
+use nsbootstrap_runtime::{Executor, SpawnSpec};
 use std::collections::BTreeSet;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -24,10 +26,7 @@ const T: Duration = Duration::from_secs(10);
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     // SAFETY: geteuid cannot fail and touches no memory.
     let euid = unsafe { libc::geteuid() };
-    assert_eq!(
-        euid, 0,
-        "these tests were built as root (cfg nsb_root) but run as uid {euid}"
-    );
+    assert_eq!(euid, 0, "this test needs root but runs as uid {euid}");
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -36,7 +35,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn sealed() -> &'static SealedBinary {
     static COPY: OnceLock<SealedBinary> = OnceLock::new();
     COPY.get_or_init(|| {
-        SealedBinary::copy_of(Path::new(env!("CARGO_BIN_EXE_nsbootstrap"))).expect("sealed copy")
+        SealedBinary::copy_of(Path::new(env!("CARGO_BIN_EXE_nsbootstrap-init")))
+            .expect("sealed copy")
     })
 }
 
@@ -174,11 +174,6 @@ fn all_new() -> BootstrapPlan {
         .build()
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces and id maps (run the tests as root)"
-)]
 fn creates_every_namespace_with_a_65536_id_map() {
     let _g = serial();
     let plan = all_new();
@@ -240,11 +235,6 @@ fn creates_every_namespace_with_a_65536_id_map() {
     }
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces and id maps (run the tests as root)"
-)]
 fn several_ranges_setgroups_and_oom_score_adj() {
     let _g = serial();
     let plan = BootstrapPlan::builder()
@@ -306,11 +296,6 @@ fn sleeper() -> Sleeper {
     Sleeper(child)
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: joining namespaces (run the tests as root)"
-)]
 fn joins_existing_namespaces_and_creates_others() {
     let _g = serial();
     let s = sleeper();
@@ -344,11 +329,6 @@ fn joins_existing_namespaces_and_creates_others() {
     }
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: time namespaces (run the tests as root)"
-)]
 fn time_namespace_offsets() {
     let _g = serial();
     let plan = BootstrapPlan::builder()
@@ -375,11 +355,6 @@ fn time_namespace_offsets() {
     finish(ex, r, &plan);
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: cgroup namespaces (run the tests as root)"
-)]
 fn cgroup_namespace_in_every_dialect() {
     let _g = serial();
     let me = std::process::id().to_string();
@@ -425,11 +400,6 @@ fn cgroup_namespace_in_every_dialect() {
     }
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces (run the tests as root)"
-)]
 fn console_becomes_the_controlling_terminal() {
     let _g = serial();
     // SAFETY: posix_openpt/grantpt/unlockpt/ptsname_r on a descriptor we own; the buffer is valid.
@@ -472,11 +442,6 @@ fn console_becomes_the_controlling_terminal() {
     unsafe { libc::close(master) };
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces (run the tests as root)"
-)]
 fn a_message_fed_one_byte_at_a_time() {
     let _g = serial();
     let plan = all_new();
@@ -512,11 +477,6 @@ fn expect_failure(plan_bytes: &[u8], dialect: Dialect, needle: &str) -> Vec<Stri
     logs
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces (run the tests as root)"
-)]
 fn failures_are_one_fatal_line_and_leave_nothing() {
     let _g = serial();
     let d = Dialect::Nsbootstrap1;
@@ -549,11 +509,6 @@ fn failures_are_one_fatal_line_and_leave_nothing() {
     expect_failure(&bad, d, "attr-past-end");
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces (run the tests as root)"
-)]
 fn the_runtime_closing_the_pipe_early() {
     let _g = serial();
     let bytes = all_new().to_bytes(Dialect::Nsbootstrap1).unwrap();
@@ -571,11 +526,6 @@ fn the_runtime_closing_the_pipe_early() {
     assert!(my_children().is_empty());
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces (run the tests as root)"
-)]
 fn a_killed_stage_is_noticed_within_a_second() {
     let _g = serial();
     // runc-1.0: stage 2 waits for the runtime's 0x80 while stage 0 waits for stage 2. Kill stage 0 there.
@@ -605,16 +555,11 @@ fn a_killed_stage_is_noticed_within_a_second() {
     assert!(my_children().is_empty());
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces (run the tests as root)"
-)]
 fn the_binary_on_disk_is_out_of_reach() {
     let _g = serial();
     // Spawned from the file on disk: the executor re-executes itself from a sealed copy first.
     let mut spawn = spec(Dialect::Nsbootstrap1);
-    spawn.program = env!("CARGO_BIN_EXE_nsbootstrap").into();
+    spawn.program = env!("CARGO_BIN_EXE_nsbootstrap-init").into();
     let plan = BootstrapPlan::builder()
         .create(NamespaceKind::Pid)
         .create(NamespaceKind::Mnt)
@@ -650,7 +595,7 @@ fn the_binary_on_disk_is_out_of_reach() {
             "the sealed copy took a write"
         );
     }
-    let on_disk = std::fs::read(env!("CARGO_BIN_EXE_nsbootstrap")).unwrap();
+    let on_disk = std::fs::read(env!("CARGO_BIN_EXE_nsbootstrap-init")).unwrap();
     assert_eq!(&on_disk[..4], b"\x7fELF");
     drop(ex);
     assert!(my_children().is_empty());
@@ -700,11 +645,6 @@ fn rootless_user() -> (u32, u32, u32, u32) {
     (uid, gid, starts[0], starts[1])
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: creates an unprivileged user (run the tests as root)"
-)]
 fn rootless_with_a_single_self_map() {
     let _g = serial();
     let (uid, gid, _, _) = rootless_user();
@@ -748,11 +688,6 @@ fn rootless_with_a_single_self_map() {
     }
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: creates an unprivileged user (run the tests as root)"
-)]
 fn rootless_with_newuidmap_for_several_ranges() {
     let _g = serial();
     assert!(
@@ -802,11 +737,6 @@ fn rootless_with_newuidmap_for_several_ranges() {
     );
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: mount namespaces (run the tests as root)"
-)]
 fn runc_1_1_mount_sources_arrive_at_the_named_fds() {
     let _g = serial();
     let d = Dialect::Runc11;
@@ -864,11 +794,6 @@ fn runc_1_1_mount_sources_arrive_at_the_named_fds() {
     );
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: runs the executor (run the tests as root)"
-)]
 fn every_invalid_vector_ends_in_one_fatal_line_and_nothing_left() {
     let _g = serial();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/invalid");
@@ -965,11 +890,6 @@ fn full_run(bytes: &[u8], d: Dialect) {
     );
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: namespaces and id maps (run the tests as root)"
-)]
 fn a_thousand_in_a_row_and_64_at_once_leave_nothing_behind() {
     let _g = serial();
     let d = Dialect::Nsbootstrap1;
@@ -1028,4 +948,89 @@ fn a_thousand_in_a_row_and_64_at_once_leave_nothing_behind() {
         rss2 <= rss0 + 1024,
         "resident memory grew from {rss0} KiB to {rss2} KiB after 64 at once"
     );
+}
+
+fn main() {
+    support::run(&[
+        (
+            "creates_every_namespace_with_a_65536_id_map",
+            Some("namespaces and id maps"),
+            creates_every_namespace_with_a_65536_id_map,
+        ),
+        (
+            "several_ranges_setgroups_and_oom_score_adj",
+            Some("namespaces and id maps"),
+            several_ranges_setgroups_and_oom_score_adj,
+        ),
+        (
+            "joins_existing_namespaces_and_creates_others",
+            Some("joining namespaces"),
+            joins_existing_namespaces_and_creates_others,
+        ),
+        (
+            "time_namespace_offsets",
+            Some("time namespaces"),
+            time_namespace_offsets,
+        ),
+        (
+            "cgroup_namespace_in_every_dialect",
+            Some("cgroup namespaces"),
+            cgroup_namespace_in_every_dialect,
+        ),
+        (
+            "console_becomes_the_controlling_terminal",
+            Some("namespaces"),
+            console_becomes_the_controlling_terminal,
+        ),
+        (
+            "a_message_fed_one_byte_at_a_time",
+            Some("namespaces"),
+            a_message_fed_one_byte_at_a_time,
+        ),
+        (
+            "failures_are_one_fatal_line_and_leave_nothing",
+            Some("namespaces"),
+            failures_are_one_fatal_line_and_leave_nothing,
+        ),
+        (
+            "the_runtime_closing_the_pipe_early",
+            Some("namespaces"),
+            the_runtime_closing_the_pipe_early,
+        ),
+        (
+            "a_killed_stage_is_noticed_within_a_second",
+            Some("namespaces"),
+            a_killed_stage_is_noticed_within_a_second,
+        ),
+        (
+            "the_binary_on_disk_is_out_of_reach",
+            Some("namespaces"),
+            the_binary_on_disk_is_out_of_reach,
+        ),
+        (
+            "rootless_with_a_single_self_map",
+            Some("creates an unprivileged user"),
+            rootless_with_a_single_self_map,
+        ),
+        (
+            "rootless_with_newuidmap_for_several_ranges",
+            Some("creates an unprivileged user"),
+            rootless_with_newuidmap_for_several_ranges,
+        ),
+        (
+            "runc_1_1_mount_sources_arrive_at_the_named_fds",
+            Some("mount namespaces"),
+            runc_1_1_mount_sources_arrive_at_the_named_fds,
+        ),
+        (
+            "every_invalid_vector_ends_in_one_fatal_line_and_nothing_left",
+            Some("runs the executor"),
+            every_invalid_vector_ends_in_one_fatal_line_and_nothing_left,
+        ),
+        (
+            "a_thousand_in_a_row_and_64_at_once_leave_nothing_behind",
+            Some("namespaces and id maps"),
+            a_thousand_in_a_row_and_64_at_once_leave_nothing_behind,
+        ),
+    ])
 }

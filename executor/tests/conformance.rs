@@ -2,10 +2,12 @@
 //! required scenario must pass), and Debian's `runc init` 1.1.5 (its results must match the checked-in
 //! expectation file, so that every departure of runc from the spec is a documented finding).
 
+mod support;
+
 use nsbootstrap_codec::Dialect;
 use nsbootstrap_conformance::harness::Target;
 use nsbootstrap_conformance::runner;
-use nsbootstrap_executor::protect::SealedBinary;
+use nsbootstrap_protect::SealedBinary;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,15 +26,10 @@ fn vectors() -> PathBuf {
     root_dir().join("spec/vectors")
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: the suite creates namespaces (run the tests as root)"
-)]
 fn nsbootstrap_init_passes_every_scenario_in_every_dialect() {
     let _g = serial();
-    let sealed =
-        SealedBinary::copy_of(Path::new(env!("CARGO_BIN_EXE_nsbootstrap"))).expect("sealed copy");
+    let sealed = SealedBinary::copy_of(Path::new(env!("CARGO_BIN_EXE_nsbootstrap-init")))
+        .expect("sealed copy");
     let mut failures = Vec::new();
     for d in Dialect::ALL {
         let target = Target {
@@ -60,11 +57,6 @@ fn nsbootstrap_init_passes_every_scenario_in_every_dialect() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
-#[cfg_attr(
-    not(nsb_root),
-    ignore = "needs root: the suite creates namespaces (run the tests as root)"
-)]
 fn runc_init_matches_its_expectation_file() {
     let _g = serial();
     let runc = Path::new("/usr/sbin/runc");
@@ -96,4 +88,19 @@ fn runc_init_matches_its_expectation_file() {
         file.display(),
         diffs.join("\n")
     );
+}
+
+fn main() {
+    support::run(&[
+        (
+            "nsbootstrap_init_passes_every_scenario_in_every_dialect",
+            Some("the suite creates namespaces"),
+            nsbootstrap_init_passes_every_scenario_in_every_dialect,
+        ),
+        (
+            "runc_init_matches_its_expectation_file",
+            Some("the suite creates namespaces"),
+            runc_init_matches_its_expectation_file,
+        ),
+    ])
 }

@@ -4,7 +4,7 @@
 use nsbootstrap_codec::{
     BootstrapPlan, CgroupNs, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
 };
-use nsbootstrap_executor::runtime::{Executor, SpawnSpec};
+use nsbootstrap_runtime::{Executor, SpawnSpec};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;

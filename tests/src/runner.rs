@@ -3,7 +3,7 @@
 use crate::harness::{Ctx, Target, Verdict};
 use crate::scenarios::{self, Scenario};
 use nsbootstrap_codec::{BootstrapPlan, Dialect, NamespaceKind, PidReport};
-use nsbootstrap_executor::runtime::Executor;
+use nsbootstrap_runtime::Executor;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -650,7 +650,7 @@ fn faults(d: Dialect, out: &mut Vec<Scenario>) {
                 verdict((|| {
                     let plan = create_plan(NamespaceKind::User);
                     let bytes = plan.to_bytes(d).map_err(|e| e.to_string())?;
-                    let mut ex = nsbootstrap_executor::runtime::Executor::spawn(&ctx.spec(&[]))
+                    let mut ex = nsbootstrap_runtime::Executor::spawn(&ctx.spec(&[]))
                         .map_err(|e| e.to_string())?;
                     let _ = ex.read_ready(ctx.timeout);
                     let _ = ex.send(&bytes[..cut.min(bytes.len())]);
@@ -681,7 +681,7 @@ fn faults(d: Dialect, out: &mut Vec<Scenario>) {
             verdict((|| {
                 let plan = create_plan(NamespaceKind::Pid);
                 let bytes = plan.to_bytes(d).map_err(|e| e.to_string())?;
-                let mut ex = nsbootstrap_executor::runtime::Executor::spawn(&ctx.spec(&[]))
+                let mut ex = nsbootstrap_runtime::Executor::spawn(&ctx.spec(&[]))
                     .map_err(|e| e.to_string())?;
                 let _ = ex.read_ready(ctx.timeout);
                 let _ = ex.send(&bytes);
@@ -719,7 +719,7 @@ fn faults(d: Dialect, out: &mut Vec<Scenario>) {
                     .create(NamespaceKind::Cgroup)
                     .build();
                 let bytes = plan.to_bytes(d).map_err(|e| e.to_string())?;
-                let mut ex = nsbootstrap_executor::runtime::Executor::spawn(&ctx.spec(&[]))
+                let mut ex = nsbootstrap_runtime::Executor::spawn(&ctx.spec(&[]))
                     .map_err(|e| e.to_string())?;
                 ex.read_ready(ctx.timeout).map_err(|e| e.to_string())?;
                 ex.send(&bytes).map_err(|e| e.to_string())?;

@@ -1,7 +1,7 @@
 //! `nsbootstrap-init`: `nsbootstrap init` alone, for runtimes to spawn.
 //!
 //! A runtime pays the executor's start-up on every container start. This binary has the same entry point
-//! as `nsbootstrap init` (`run_cli::init`) and takes the same arguments, but links none of the command
+//! as `nsbootstrap init` ([`nsbootstrap_executor::init::init`]) and takes the same arguments, but links none of the command
 //! line tool (clap, JSON, encode/decode/explain), so it maps and touches a smaller image. BENCHMARKS.md
 //! measures both.
 //!
@@ -11,17 +11,17 @@
 //!
 //! (A leading `init` is accepted, so that a runtime's `nsbootstrap init ...` command line works as is.)
 
-use nsbootstrap_executor::run_cli;
+use nsbootstrap_executor::init;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    if args.first().map_or(true, |a| a != "init") {
+    if args.first().is_none_or(|a| a != "init") {
         args.insert(0, OsString::from("init"));
     }
-    match run_cli::fast_init_args(&args) {
-        Some((dialect, mode, command)) => run_cli::init(dialect, mode, command),
+    match init::fast_init_args(&args) {
+        Some((dialect, mode, command)) => init::init(dialect, mode, command),
         None => {
             eprintln!(
                 "usage: nsbootstrap-init [init] [--dialect NAME] [--lenient] [-- COMMAND [ARG...]] \

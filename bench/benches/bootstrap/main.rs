@@ -4,11 +4,16 @@
 //! random order, so that drift of the machine spreads evenly over them.
 //!
 //! ```text
-//! cargo bench -p nsbootstrap-executor --bench bootstrap -- [--runs N] [--json FILE] [--svg FILE]
-//!                                                         [--scale] [--no-reexec] [--only NAME]
-//!                                                         [--variant LABEL=DIR]...
-//! cargo bench -p nsbootstrap-executor --bench bootstrap -- --plot-from FILE.json --svg FILE.svg
+//! cargo build --release --bins --workspace
+//! cargo bench -p nsbootstrap-bench --bench bootstrap -- [--runs N] [--json FILE] [--svg FILE]
+//!                                                      [--scale] [--no-reexec] [--only NAME]
+//!                                                      [--variant LABEL=DIR]...
+//! cargo bench -p nsbootstrap-bench --bench bootstrap -- --plot-from FILE.json --svg FILE.svg
 //! ```
+//!
+//! The candidates `nsbootstrap-init` and `nsbootstrap` are other packages' binaries: the bench takes them
+//! from the directory its own `nsbootstrap-floor` was built in (the same profile and target), so build
+//! the workspace's binaries first with the same `--target` and `RUSTFLAGS`.
 //!
 //! Needs root (it creates namespaces). Prints, per scenario and candidate, the median, p90 and p99 of the
 //! time from spawn until the runtime holds the PID report, the ratio to the floor, and each stage's peak
@@ -22,7 +27,7 @@ mod stats;
 
 use driver::{Candidate, Footprint};
 use nsbootstrap_codec::{BootstrapPlan, Dialect, NamespaceKind};
-use nsbootstrap_executor::protect::SealedBinary;
+use nsbootstrap_protect::SealedBinary;
 use stats::{Scenario, Series};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -86,11 +91,9 @@ struct Holder(libc::pid_t);
 impl Holder {
     fn new() -> Holder {
         let mut sv = [-1; 2];
-        // SAFETY: a valid out-array.
-        assert_eq!(
-            unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) },
-            0
-        );
+        // SAFETY: `sv` is a valid out-array of two ints.
+        let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
+        assert_eq!(r, 0);
         // SAFETY: the bench is single-threaded here; the child makes system calls only and never returns.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
@@ -575,9 +578,22 @@ fn main() {
     }
     driver::reserve_low_fds();
     driver::become_subreaper();
-    let exe = env!("CARGO_BIN_EXE_nsbootstrap-init");
-    let cli = env!("CARGO_BIN_EXE_nsbootstrap");
     let floor = env!("CARGO_BIN_EXE_nsbootstrap-floor");
+    let bin_dir = Path::new(floor).parent().expect("the floor's directory");
+    let sibling = |name: &str| {
+        let path = bin_dir.join(name);
+        if !path.is_file() {
+            eprintln!(
+                "bench: {} is missing: build the workspace's binaries first, with the same --target and \
+                 RUSTFLAGS as this bench (cargo build --release --bins --workspace)",
+                path.display()
+            );
+            std::process::exit(2);
+        }
+        path.to_string_lossy().into_owned()
+    };
+    let exe = &sibling("nsbootstrap-init");
+    let cli = &sibling("nsbootstrap");
     // The runtime makes the sealed copy once and spawns it: each bootstrap finds itself protected.
     let sealed = SealedBinary::copy_of(Path::new(exe)).expect("sealed copy of nsbootstrap-init");
     let ours = sealed.exec_path().to_string_lossy().into_owned();

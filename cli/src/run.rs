@@ -1,128 +1,15 @@
-//! `nsbootstrap init` (the executor a runtime spawns) and `nsbootstrap run` (a runtime for people).
+//! `nsbootstrap run`: a runtime for people. Builds a plan from unshare-like flags, spawns `nsbootstrap init`
+//! through the runtime side, and returns the command's exit status.
 
-use crate::runtime::{Executor, SpawnSpec};
-use crate::{bootstrap, Options};
 use nsbootstrap_codec::{
-    BootstrapPlan, CgroupNs, Clock, Dialect, IdRange, Mode, NamespaceKind, NamespacePath,
-    CREATE_CGROUP_NS, GO_AHEAD,
+    BootstrapPlan, CgroupNs, Clock, Dialect, IdRange, NamespaceKind, NamespacePath,
+    CREATE_CGROUP_NS,
 };
-use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStrExt;
+use nsbootstrap_runtime::{Executor, SpawnSpec};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// The arguments of `nsbootstrap init`, read without clap when they are plain: a runtime spawns `init` on
-/// every container start, and building clap's whole command tree costs that start page faults and time
-/// (measured in BENCHMARKS.md). Returns `None` for anything but `init` followed by `--dialect NAME` (or
-/// `--dialect=NAME`) with a known name, `--lenient`, and an optional `--` with the command: help, errors
-/// and every other form are left to clap, which parses the same grammar.
-pub fn fast_init_args(args: &[OsString]) -> Option<(Dialect, Mode, &[OsString])> {
-    let (first, mut rest) = args.split_first()?;
-    if first != "init" {
-        return None;
-    }
-    let (mut dialect, mut mode) = (None, Mode::Strict);
-    loop {
-        let Some((arg, tail)) = rest.split_first() else {
-            return Some((dialect.unwrap_or_default(), mode, &[]));
-        };
-        let arg = arg.to_str()?;
-        rest = tail;
-        match arg {
-            "--" => return Some((dialect.unwrap_or_default(), mode, rest)),
-            "--lenient" if mode == Mode::Strict => mode = Mode::Lenient,
-            "--dialect" if dialect.is_none() => {
-                let (name, tail) = rest.split_first()?;
-                dialect = Some(name.to_str()?.parse().ok()?);
-                rest = tail;
-            }
-            _ => {
-                let name = arg
-                    .strip_prefix("--dialect=")
-                    .filter(|_| dialect.is_none())?;
-                dialect = Some(name.parse().ok()?);
-            }
-        }
-    }
-}
-
-/// `nsbootstrap init`: runs the bootstrap; in the final process waits for the go-ahead, then execs `command`.
-pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
-    // Before anything else: never run from the binary on disk (spec section 16, CVE-2019-5736).
-    if std::env::var_os(crate::env::INITPIPE).is_some() {
-        if let Err(e) = crate::protect::ensure_sealed() {
-            // One fatal line on the log pipe (or stderr without one), as for any failure.
-            let fd = crate::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
-            crate::log::Logger::new(fd, crate::log::Level::Debug, dialect).fatal(format_args!(
-                "setup: protect the binary: re-execute from a sealed copy: {e}"
-            ));
-            return ExitCode::FAILURE;
-        }
-    }
-    // The command's argv is built here, in stage 0, so that the final process only reads a byte and
-    // execs: nothing is allocated between the clones and exec. (The command's path is resolved by
-    // execvp in the final process, whose mount namespace is the one that counts; glibc's execvp searches
-    // PATH on the stack.)
-    let argv: Vec<CString> = command
-        .iter()
-        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
-        .collect();
-    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    ptrs.push(std::ptr::null());
-    let done = match bootstrap(Options {
-        dialect,
-        mode,
-        keep_inherited_fds: false,
-    }) {
-        Ok(Some(done)) => done,
-        Ok(None) => {
-            eprintln!(
-                "nsbootstrap init: _LIBCONTAINER_INITPIPE is not set: init is started by a runtime (try nsbootstrap run)"
-            );
-            return ExitCode::FAILURE;
-        }
-        Err(_) => return ExitCode::FAILURE,
-    };
-    let l = done.logger;
-    crate::log!(l, Debug, "waiting for the go-ahead");
-    let mut b = [0u8; 1];
-    let n = loop {
-        // SAFETY: the init pipe is open in this process (the environment named it and nothing closed
-        // it); `b` is valid for one byte.
-        let n = unsafe { libc::read(done.init_pipe, b.as_mut_ptr().cast(), 1) };
-        if n >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            break n;
-        }
-    };
-    if n != 1 {
-        l.fatal(format_args!(
-            "stage-2: go-ahead: expected byte 0x01 on the init pipe, got end of file"
-        ));
-        return ExitCode::FAILURE;
-    }
-    if b[0] != GO_AHEAD {
-        l.fatal(format_args!(
-            "stage-2: go-ahead: expected byte 0x01 on the init pipe, got byte {:#04x}",
-            b[0]
-        ));
-        return ExitCode::FAILURE;
-    }
-    let Some(prog) = command.first() else {
-        crate::log!(l, Debug, "go-ahead received, no command: exit 0");
-        return ExitCode::SUCCESS;
-    };
-    for fd in [Some(done.init_pipe), l.fd()].into_iter().flatten() {
-        // SAFETY: F_SETFD on our own descriptors; the command must not inherit the protocol's pipes.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    crate::log!(l, Debug, "exec {:?}", prog);
-    // SAFETY: `ptrs` is a NULL-terminated array of pointers into `argv`, which outlives the call.
-    unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
-    let e = nix::errno::Errno::last();
-    l.fatal(format_args!("stage-2: exec {prog:?}: {}", e.desc()));
-    ExitCode::from(127)
-}
 
 /// The flags of `nsbootstrap run` that build a plan.
 #[derive(Clone, Debug, Default)]

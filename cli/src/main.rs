@@ -2,8 +2,12 @@
 
 use clap::{Parser, Subcommand};
 use nsbootstrap_codec::{BootstrapPlan, Dialect, Mode, NamespaceKind};
-use nsbootstrap_executor::codec_cli::{self, CliError};
-use nsbootstrap_executor::run_cli::{self, RunFlags};
+mod codec_cmd;
+mod run;
+
+use codec_cmd::CliError;
+use nsbootstrap_executor::init;
+use run::RunFlags;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -185,8 +189,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let write_err = |e: std::io::Error| CliError(format!("cannot write to standard output: {e}"));
     match cli.command {
         Command::Encode { dialect, plan } => {
-            let input = codec_cli::read_input(plan.as_deref())?;
-            let bytes = codec_cli::encode(dialect, &input)?;
+            let input = codec_cmd::read_input(plan.as_deref())?;
+            let bytes = codec_cmd::encode(dialect, &input)?;
             stdout.write_all(&bytes).map_err(write_err)?;
         }
         Command::Decode {
@@ -195,8 +199,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             lenient,
             file,
         } => {
-            let input = codec_cli::read_input(file.as_deref())?;
-            let text = codec_cli::decode(dialect, mode(lenient), json, &input)?;
+            let input = codec_cmd::read_input(file.as_deref())?;
+            let text = codec_cmd::decode(dialect, mode(lenient), json, &input)?;
             stdout.write_all(text.as_bytes()).map_err(write_err)?;
         }
         Command::Explain {
@@ -204,8 +208,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             lenient,
             file,
         } => {
-            let input = codec_cli::read_input(file.as_deref())?;
-            codec_cli::explain(dialect, mode(lenient), &input, &mut stdout)?;
+            let input = codec_cmd::read_input(file.as_deref())?;
+            codec_cmd::explain(dialect, mode(lenient), &input, &mut stdout)?;
         }
         Command::Init { .. } | Command::Run(_) => unreachable!("handled in main"),
     }
@@ -215,20 +219,20 @@ fn run(cli: Cli) -> Result<(), CliError> {
 fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
     let plan = match &args.plan {
         Some(path) => {
-            let input = codec_cli::read_input(Some(path))?;
+            let input = codec_cmd::read_input(Some(path))?;
             serde_json::from_slice::<BootstrapPlan>(&input)
                 .map_err(|e| CliError(format!("{}: not a plan: {e}", path.display())))?
         }
-        None => run_cli::plan_from_flags(&args.flags()).map_err(CliError)?,
+        None => run::plan_from_flags(&args.flags()).map_err(CliError)?,
     };
-    let dialect = codec_cli::resolve_dialect(args.dialect, plan.dialect)?;
-    run_cli::run(plan, dialect, args.verbose, &args.command).map_err(CliError)
+    let dialect = codec_cmd::resolve_dialect(args.dialect, plan.dialect)?;
+    run::run(plan, dialect, args.verbose, &args.command).map_err(CliError)
 }
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    if let Some((dialect, mode, command)) = run_cli::fast_init_args(&args) {
-        return run_cli::init(dialect, mode, command);
+    if let Some((dialect, mode, command)) = init::fast_init_args(&args) {
+        return init::init(dialect, mode, command);
     }
     let cli = Cli::parse();
     let name = match cli.command {
@@ -236,7 +240,7 @@ fn main() -> ExitCode {
             dialect,
             lenient,
             command,
-        } => return run_cli::init(dialect.unwrap_or_default(), mode(lenient), &command),
+        } => return init::init(dialect.unwrap_or_default(), mode(lenient), &command),
         Command::Run(args) => {
             return run_command(args).unwrap_or_else(|e| {
                 eprintln!("nsbootstrap run: {e}");
@@ -258,6 +262,8 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    //! The executor's plain-argv parser against clap's grammar of `nsbootstrap init`.
+
     use super::*;
 
     fn os(args: &[&str]) -> Vec<OsString> {
@@ -311,7 +317,7 @@ mod tests {
             let args = os(line);
             let clap = clap_init(line);
             // Deferring (None) is always allowed: clap then decides, and reports errors.
-            if let Some((d, m, c)) = run_cli::fast_init_args(&args) {
+            if let Some((d, m, c)) = init::fast_init_args(&args) {
                 fast_taken += 1;
                 assert_eq!(
                     Some((d, m, c.to_vec())),

@@ -1,3 +1,5 @@
+//! # nsbootstrap-protect
+//!
 //! Protection of the executor's own binary (the CVE-2019-5736 class).
 //!
 //! A process inside the container can reach the binary a stage runs from through `/proc/PID/exe` and, once

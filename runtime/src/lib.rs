@@ -1,3 +1,5 @@
+//! # nsbootstrap-runtime
+//!
 //! The runtime side: spawn an executor over an init pipe and a log pipe, send the message, read the PID
 //! report, send the go-ahead, and reap every stage. `nsbootstrap run` and the conformance suite use it;
 //! it drives any implementation (`nsbootstrap init`, `runc init`, ...).
