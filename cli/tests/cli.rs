@@ -1,5 +1,6 @@
 //! The `nsbootstrap` command's codec tools, run as a user would.
 
+use nsbootstrap_conformance::testing::{self, Needs, Test};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -38,7 +39,6 @@ fn vectors(group: &str) -> Vec<(PathBuf, serde_json::Value)> {
     out
 }
 
-#[test]
 fn decode_json_then_encode_gives_the_same_bytes_for_every_canonical_vector() {
     let mut checked = 0;
     for (bin_path, desc) in vectors("valid") {
@@ -77,7 +77,6 @@ fn decode_json_then_encode_gives_the_same_bytes_for_every_canonical_vector() {
     assert!(checked >= 10, "only {checked} canonical vectors");
 }
 
-#[test]
 fn every_invalid_vector_is_one_line_and_exit_1() {
     for (bin_path, desc) in vectors("invalid") {
         let dialect = desc["dialect"].as_str().unwrap();
@@ -110,7 +109,6 @@ fn every_invalid_vector_is_one_line_and_exit_1() {
     }
 }
 
-#[test]
 fn explain_names_fields_offsets_and_the_fault() {
     let plan = br#"{"clone_flags": ["user"], "uid_map": [{"container_id": 0, "host_id": 1000, "size": 1}]}"#;
     let enc = run(&["encode", "--dialect", "runc-1.1"], plan);
@@ -131,7 +129,6 @@ fn explain_names_fields_offsets_and_the_fault() {
     assert!(text.contains("error at offset 24: attr-past-end"), "{text}");
 }
 
-#[test]
 fn encode_errors_are_one_line() {
     let cases: [(&[&str], &[u8], &str); 4] = [
         (&["encode"], b"{not json", "not valid JSON"),
@@ -162,4 +159,27 @@ fn encode_errors_are_one_line() {
     let missing = run(&["decode", "/nonexistent/file"], b"");
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent/file"));
+}
+
+fn main() {
+    testing::run_in(
+        env!("CARGO_MANIFEST_DIR"),
+        &[
+            Test::new(
+                "decode_json_then_encode_gives_the_same_bytes_for_every_canonical_vector",
+                decode_json_then_encode_gives_the_same_bytes_for_every_canonical_vector,
+            )
+            .needs(Needs::Repository),
+            Test::new(
+                "every_invalid_vector_is_one_line_and_exit_1",
+                every_invalid_vector_is_one_line_and_exit_1,
+            )
+            .needs(Needs::Repository),
+            Test::new(
+                "explain_names_fields_offsets_and_the_fault",
+                explain_names_fields_offsets_and_the_fault,
+            ),
+            Test::new("encode_errors_are_one_line", encode_errors_are_one_line),
+        ],
+    )
 }

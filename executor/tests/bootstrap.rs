@@ -3,7 +3,7 @@
 //! counted as skipped, with the reason. The tests of this file run one at a time, so that the check for
 //! leftover processes sees only its own.
 
-mod support;
+use nsbootstrap_conformance::testing::{self, Needs, Test};
 
 use nsbootstrap_codec::{
     BootstrapPlan, Clock, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
@@ -951,86 +951,86 @@ fn a_thousand_in_a_row_and_64_at_once_leave_nothing_behind() {
 }
 
 fn main() {
-    support::run(&[
-        (
-            "creates_every_namespace_with_a_65536_id_map",
-            Some("namespaces and id maps"),
-            creates_every_namespace_with_a_65536_id_map,
-        ),
-        (
-            "several_ranges_setgroups_and_oom_score_adj",
-            Some("namespaces and id maps"),
-            several_ranges_setgroups_and_oom_score_adj,
-        ),
-        (
-            "joins_existing_namespaces_and_creates_others",
-            Some("joining namespaces"),
-            joins_existing_namespaces_and_creates_others,
-        ),
-        (
-            "time_namespace_offsets",
-            Some("time namespaces"),
-            time_namespace_offsets,
-        ),
-        (
-            "cgroup_namespace_in_every_dialect",
-            Some("cgroup namespaces"),
-            cgroup_namespace_in_every_dialect,
-        ),
-        (
-            "console_becomes_the_controlling_terminal",
-            Some("namespaces"),
-            console_becomes_the_controlling_terminal,
-        ),
-        (
-            "a_message_fed_one_byte_at_a_time",
-            Some("namespaces"),
-            a_message_fed_one_byte_at_a_time,
-        ),
-        (
-            "failures_are_one_fatal_line_and_leave_nothing",
-            Some("namespaces"),
-            failures_are_one_fatal_line_and_leave_nothing,
-        ),
-        (
-            "the_runtime_closing_the_pipe_early",
-            Some("namespaces"),
-            the_runtime_closing_the_pipe_early,
-        ),
-        (
-            "a_killed_stage_is_noticed_within_a_second",
-            Some("namespaces"),
-            a_killed_stage_is_noticed_within_a_second,
-        ),
-        (
-            "the_binary_on_disk_is_out_of_reach",
-            Some("namespaces"),
-            the_binary_on_disk_is_out_of_reach,
-        ),
-        (
-            "rootless_with_a_single_self_map",
-            Some("creates an unprivileged user"),
-            rootless_with_a_single_self_map,
-        ),
-        (
-            "rootless_with_newuidmap_for_several_ranges",
-            Some("creates an unprivileged user"),
-            rootless_with_newuidmap_for_several_ranges,
-        ),
-        (
-            "runc_1_1_mount_sources_arrive_at_the_named_fds",
-            Some("mount namespaces"),
-            runc_1_1_mount_sources_arrive_at_the_named_fds,
-        ),
-        (
-            "every_invalid_vector_ends_in_one_fatal_line_and_nothing_left",
-            Some("runs the executor"),
-            every_invalid_vector_ends_in_one_fatal_line_and_nothing_left,
-        ),
-        (
-            "a_thousand_in_a_row_and_64_at_once_leave_nothing_behind",
-            Some("namespaces and id maps"),
-            a_thousand_in_a_row_and_64_at_once_leave_nothing_behind,
-        ),
-    ])
+    testing::run_in(
+        env!("CARGO_MANIFEST_DIR"),
+        &[
+            Test::new(
+                "creates_every_namespace_with_a_65536_id_map",
+                creates_every_namespace_with_a_65536_id_map,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "several_ranges_setgroups_and_oom_score_adj",
+                several_ranges_setgroups_and_oom_score_adj,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "joins_existing_namespaces_and_creates_others",
+                joins_existing_namespaces_and_creates_others,
+            )
+            .needs(Needs::Root),
+            Test::new("time_namespace_offsets", time_namespace_offsets).needs(Needs::Root),
+            Test::new(
+                "cgroup_namespace_in_every_dialect",
+                cgroup_namespace_in_every_dialect,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "console_becomes_the_controlling_terminal",
+                console_becomes_the_controlling_terminal,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "a_message_fed_one_byte_at_a_time",
+                a_message_fed_one_byte_at_a_time,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "failures_are_one_fatal_line_and_leave_nothing",
+                failures_are_one_fatal_line_and_leave_nothing,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "the_runtime_closing_the_pipe_early",
+                the_runtime_closing_the_pipe_early,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "a_killed_stage_is_noticed_within_a_second",
+                a_killed_stage_is_noticed_within_a_second,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "the_binary_on_disk_is_out_of_reach",
+                the_binary_on_disk_is_out_of_reach,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "rootless_with_a_single_self_map",
+                rootless_with_a_single_self_map,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "rootless_with_newuidmap_for_several_ranges",
+                rootless_with_newuidmap_for_several_ranges,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "runc_1_1_mount_sources_arrive_at_the_named_fds",
+                runc_1_1_mount_sources_arrive_at_the_named_fds,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "every_invalid_vector_ends_in_one_fatal_line_and_nothing_left",
+                every_invalid_vector_ends_in_one_fatal_line_and_nothing_left,
+            )
+            .needs(Needs::Root)
+            .needs(Needs::Repository),
+            Test::new(
+                "a_thousand_in_a_row_and_64_at_once_leave_nothing_behind",
+                a_thousand_in_a_row_and_64_at_once_leave_nothing_behind,
+            )
+            .needs(Needs::Root),
+        ],
+    )
 }

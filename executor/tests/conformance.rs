@@ -2,7 +2,7 @@
 //! required scenario must pass), and Debian's `runc init` 1.1.5 (its results must match the checked-in
 //! expectation file, so that every departure of runc from the spec is a documented finding).
 
-mod support;
+use nsbootstrap_conformance::testing::{self, Needs, Test};
 
 use nsbootstrap_codec::Dialect;
 use nsbootstrap_conformance::harness::Target;
@@ -91,16 +91,21 @@ fn runc_init_matches_its_expectation_file() {
 }
 
 fn main() {
-    support::run(&[
-        (
-            "nsbootstrap_init_passes_every_scenario_in_every_dialect",
-            Some("the suite creates namespaces"),
-            nsbootstrap_init_passes_every_scenario_in_every_dialect,
-        ),
-        (
-            "runc_init_matches_its_expectation_file",
-            Some("the suite creates namespaces"),
-            runc_init_matches_its_expectation_file,
-        ),
-    ])
+    testing::run_in(
+        env!("CARGO_MANIFEST_DIR"),
+        &[
+            Test::new(
+                "nsbootstrap_init_passes_every_scenario_in_every_dialect",
+                nsbootstrap_init_passes_every_scenario_in_every_dialect,
+            )
+            .needs(Needs::Root)
+            .needs(Needs::Repository),
+            Test::new(
+                "runc_init_matches_its_expectation_file",
+                runc_init_matches_its_expectation_file,
+            )
+            .needs(Needs::Root)
+            .needs(Needs::Repository),
+        ],
+    )
 }
