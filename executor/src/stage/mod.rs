@@ -1,6 +1,6 @@
-//! The stage sequence (spec section 10), one file per stage: [`stage0`] reads the message (with
-//! [`prepare`]) and writes id maps, time offsets and the PID report; [`stage1`] joins and creates
-//! namespaces; [`stage2`] becomes the final process. They talk over typed [`channel`]s.
+//! The stage sequence (spec section 10), one file per stage: `stage0` reads the message (with
+//! [`prepare`]) and writes id maps, time offsets and the PID report; `stage1` joins and creates
+//! namespaces; `stage2` becomes the final process. They talk over typed channels (`channel`).
 //!
 //! Everything a child stage needs is prepared by stage 0 before the first clone ([`Prepared`], which
 //! borrows the decoded message): C strings, argument vectors, descriptors. After a clone the stages only

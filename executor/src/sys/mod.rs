@@ -73,7 +73,7 @@ pub trait Sys {
     fn dup2(&mut self, fd: RawFd, to: RawFd) -> Result<(), Errno>;
     /// kill(pid, SIGKILL), ignoring errors.
     fn kill(&mut self, pid: i32);
-    /// Runs `argv` (argv[0] the program's path) with an empty environment and waits: its exit status, or
+    /// Runs `argv` (`argv[0]` the program's path) with an empty environment and waits: its exit status, or
     /// 128 + signal.
     fn run(&mut self, argv: &[&CStr]) -> Result<i32, Errno>;
     /// _exit(2).
