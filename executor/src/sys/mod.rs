@@ -361,3 +361,25 @@ pub(crate) fn close_inherited_fds(keep: &[RawFd]) {
         from = k.saturating_add(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_single_thread_check_counts_threads() {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        let n = SingleThreaded::check().expect_err("a second thread is running");
+        assert!(n >= 2, "{n} threads");
+        drop(tx);
+        let _ = other.join();
+    }
+
+    #[test]
+    fn negative_descriptors_are_refused_not_borrowed() {
+        assert_eq!(raw::fd(-1).err(), Some(Errno::EBADF));
+        assert!(!is_open(-1));
+        assert_eq!(read_byte(-1), Err(Errno::EBADF));
+    }
+}
