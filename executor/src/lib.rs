@@ -4,7 +4,8 @@
 //!
 //! * [`bootstrap`] is the entry point a Rust program calls at the very top of `main`, before any thread
 //!   exists (it checks that, and refuses to run otherwise; [`bootstrap_with`] takes a
-//!   [`SingleThreaded`] proof instead, for callers that know, such as a C constructor): it reads `_LIBCONTAINER_INITPIPE`, `_LIBCONTAINER_LOGPIPE` and `_LIBCONTAINER_LOGLEVEL`, runs
+//!   [`SingleThreaded`] proof instead, and the `unsafe` [`bootstrap_unchecked`] takes the caller's word,
+//!   for callers that know, such as a C constructor): it reads `_LIBCONTAINER_INITPIPE`, `_LIBCONTAINER_LOGPIPE` and `_LIBCONTAINER_LOGLEVEL`, runs
 //!   the whole stage sequence of `spec/PROTOCOL.md` section 10, and returns only in the final process
 //!   (stage 2), the way runc's nsexec returns to Go. Without an init pipe it returns `Ok(None)` at once.
 //! * [`init::init`] is the whole executor program (`nsbootstrap-init`, `nsbootstrap init`): binary
@@ -28,6 +29,7 @@ use env::BootstrapEnv;
 use log::Logger;
 use nsbootstrap_codec::{Dialect, MessageReader, Mode};
 pub use stage::{Bootstrapped, Failure, Prepared};
+pub use sys::raw::bootstrap_unchecked;
 pub use sys::SingleThreaded;
 use sys::{Kernel, Sys};
 

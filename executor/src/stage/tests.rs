@@ -19,7 +19,12 @@ fn word(s: Sync, d: Dialect) -> u32 {
 /// exit code.
 fn drive(plan: BootstrapPlan, d: Dialect, rec: &mut Recorder) -> i32 {
     let bytes = plan.to_bytes(d).expect("encode");
-    let view = MessageView::decode(&bytes, d, Mode::Strict).expect("decode");
+    drive_bytes(&bytes, d, Mode::Strict, rec)
+}
+
+/// Decodes `bytes` in `mode` and runs the stages on the view until a stage exits; returns the exit code.
+fn drive_bytes(bytes: &[u8], d: Dialect, mode: Mode, rec: &mut Recorder) -> i32 {
+    let view = MessageView::decode(bytes, d, mode).expect("decode");
     let p = Prepared::new(view, d);
     let logger = Logger::new(None, Level::Debug, d);
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -252,5 +257,62 @@ fn stage0_writes_deny_then_maps_and_falls_back_to_the_helper() {
         index(c, "GRANDCHILD on 12", |x| {
             *x == Call::send_word(12, word(Sync::Grandchild, d))
         }) > report
+    );
+}
+
+#[test]
+fn stage0_writes_the_message_s_own_map_text_in_lenient_mode() {
+    let d = Dialect::Runc11;
+    let plan = BootstrapPlan::builder()
+        .create(NamespaceKind::User)
+        .map_user(0, 1000, 1)
+        .id_map_helpers("/usr/bin/newuidmap", "/usr/bin/newgidmap")
+        .build();
+    let mut bytes = plan.to_bytes(d).expect("encode");
+    // The same map in the kernel's grammar (spec section 5.3): a tab, a leading zero, no final LF.
+    let canonical = b"0 1000 1\n";
+    let at = bytes
+        .windows(canonical.len())
+        .position(|w| w == canonical)
+        .expect("the map text in the message");
+    let kernel_text = b"0\t1000 01";
+    bytes[at..at + kernel_text.len()].copy_from_slice(kernel_text);
+    assert!(MessageView::decode(&bytes, d, Mode::Strict).is_err());
+    let mut rec = Recorder {
+        clones: [Cloned::Parent(50)].into(),
+        reads: [
+            sync(Sync::UsermapPls, d),
+            sync(Sync::RecvpidPls, d),
+            60i32.to_ne_bytes().to_vec(),
+            sync(Sync::ChildFinish, d),
+            sync(Sync::ChildFinish, d),
+        ]
+        .into(),
+        eperm_on: vec!["uid_map"],
+        ..Default::default()
+    };
+    assert_eq!(drive_bytes(&bytes, d, Mode::Lenient, &mut rec), 0);
+    let c = &rec.calls;
+    let uid = index(
+        c,
+        "write /proc/50/uid_map",
+        |x| matches!(x, Call::Write { path, .. } if path == "/proc/50/uid_map"),
+    );
+    assert_eq!(
+        c[uid],
+        Call::Write {
+            path: "/proc/50/uid_map".into(),
+            data: kernel_text.to_vec()
+        },
+        "the text is the message's, as runc passes it to the kernel"
+    );
+    assert_eq!(
+        c[uid + 1],
+        Call::Run(
+            "/usr/bin/newuidmap 50 0 1000 01"
+                .split(' ')
+                .map(String::from)
+                .collect()
+        )
     );
 }

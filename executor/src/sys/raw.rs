@@ -250,3 +250,20 @@ pub(crate) fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     // point, before it opens anything) owns no descriptor in the range that Rust code still uses.
     Errno::result(unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) }).map(drop)
 }
+
+/// [`bootstrap`](crate::bootstrap) without the thread check, for callers that know the process is
+/// single-threaded (a C constructor that runs before `main`): [`bootstrap_with`](crate::bootstrap_with)
+/// with [`SingleThreaded::assume`]. Re-exported at the crate root; it lives here because this is the
+/// executor's one module with `unsafe` code.
+///
+/// # Safety
+///
+/// The process must have exactly one thread, and no thread may be started until it returns: the stages
+/// are created with a fork-like clone, and the child stages make calls that are async-signal-safe only in
+/// a single-threaded process.
+pub unsafe fn bootstrap_unchecked(
+    opts: crate::Options,
+) -> Result<Option<crate::Bootstrapped>, crate::Failure> {
+    // SAFETY: the caller guarantees `assume`'s precondition, which is this function's.
+    crate::bootstrap_with(unsafe { SingleThreaded::assume() }, opts)
+}
