@@ -71,9 +71,7 @@ fn number(
 
 fn check_fd(name: &'static str, fd: u32) -> Result<RawFd, EnvError> {
     let raw = fd as RawFd;
-    // SAFETY: F_GETFD only reads the descriptor's flags; it is defined for any integer and reports EBADF
-    // for one that is not open.
-    if unsafe { libc::fcntl(raw, libc::F_GETFD) } < 0 {
+    if !crate::sys::is_open(raw) {
         return Err(EnvError {
             name,
             value: fd.to_string(),

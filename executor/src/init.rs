@@ -82,25 +82,16 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     };
     let l = done.logger;
     crate::log!(l, Debug, "waiting for the go-ahead");
-    let mut b = [0u8; 1];
-    let n = loop {
-        // SAFETY: the init pipe is open in this process (the environment named it and nothing closed
-        // it); `b` is valid for one byte.
-        let n = unsafe { libc::read(done.init_pipe, b.as_mut_ptr().cast(), 1) };
-        if n >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            break n;
-        }
-    };
-    if n != 1 {
+    // The init pipe is open in this process (the environment named it and nothing closed it).
+    let Ok(Some(b)) = crate::sys::read_byte(done.init_pipe) else {
         l.fatal(format_args!(
             "stage-2: go-ahead: expected byte 0x01 on the init pipe, got end of file"
         ));
         return ExitCode::FAILURE;
-    }
-    if b[0] != GO_AHEAD {
+    };
+    if b != GO_AHEAD {
         l.fatal(format_args!(
-            "stage-2: go-ahead: expected byte 0x01 on the init pipe, got byte {:#04x}",
-            b[0]
+            "stage-2: go-ahead: expected byte 0x01 on the init pipe, got byte {b:#04x}"
         ));
         return ExitCode::FAILURE;
     }
@@ -108,14 +99,13 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
         crate::log!(l, Debug, "go-ahead received, no command: exit 0");
         return ExitCode::SUCCESS;
     };
+    // The command must not inherit the protocol's pipes.
     for fd in [Some(done.init_pipe), l.fd()].into_iter().flatten() {
-        // SAFETY: F_SETFD on our own descriptors; the command must not inherit the protocol's pipes.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        crate::sys::set_cloexec(fd);
     }
     crate::log!(l, Debug, "exec {:?}", prog);
-    // SAFETY: `ptrs` is a NULL-terminated array of pointers into `argv`, which outlives the call.
-    unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
-    let e = nix::errno::Errno::last();
+    // `ptrs` points into `argv`, which outlives the call.
+    let e = crate::sys::raw::execvp(&ptrs);
     l.fatal(format_args!("stage-2: exec {prog:?}: {}", e.desc()));
     ExitCode::from(127)
 }

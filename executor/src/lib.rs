@@ -3,14 +3,21 @@
 //! The reference executor of the namespace-bootstrap protocol.
 //!
 //! * [`bootstrap`] is the entry point a Rust program calls at the very top of `main`, before any thread
-//!   exists: it reads `_LIBCONTAINER_INITPIPE`, `_LIBCONTAINER_LOGPIPE` and `_LIBCONTAINER_LOGLEVEL`, runs
+//!   exists (it checks that, and refuses to run otherwise; [`bootstrap_with`] takes a
+//!   [`SingleThreaded`] proof instead, and the `unsafe` [`bootstrap_unchecked`] takes the caller's word,
+//!   for callers that know, such as a C constructor): it reads `_LIBCONTAINER_INITPIPE`, `_LIBCONTAINER_LOGPIPE` and `_LIBCONTAINER_LOGLEVEL`, runs
 //!   the whole stage sequence of `spec/PROTOCOL.md` section 10, and returns only in the final process
 //!   (stage 2), the way runc's nsexec returns to Go. Without an init pipe it returns `Ok(None)` at once.
 //! * [`init::init`] is the whole executor program (`nsbootstrap-init`, `nsbootstrap init`): binary
 //!   protection, the bootstrap, then the go-ahead and the exec of the command.
 //!
+//! `unsafe` code lives in one module, `sys::raw` (the system calls without a safe form in nix); the rest
+//! of the crate denies it.
+//!
 //! The runtime side (spawning an executor) is the `nsbootstrap-runtime` crate; the binary protection is
 //! `nsbootstrap-protect`.
+
+#![deny(unsafe_code)]
 
 pub mod env;
 pub mod init;
@@ -20,8 +27,10 @@ pub mod sys;
 
 use env::BootstrapEnv;
 use log::Logger;
-use nsbootstrap_codec::{Dialect, Mode};
+use nsbootstrap_codec::{Dialect, MessageReader, Mode};
 pub use stage::{Bootstrapped, Failure, Prepared};
+pub use sys::raw::bootstrap_unchecked;
+pub use sys::SingleThreaded;
 use sys::{Kernel, Sys};
 
 /// Options of the entry point.
@@ -34,38 +43,6 @@ pub struct Options {
     /// Keep descriptors inherited from the runtime other than 0, 1, 2 and the two pipes (default: close
     /// them, so that the final process holds only what the spec lets it hold).
     pub keep_inherited_fds: bool,
-}
-
-/// Closes every descriptor from 3 up, except those in `keep`.
-fn close_inherited_fds(keep: &[std::os::fd::RawFd]) {
-    let mut keep: Vec<u32> = keep
-        .iter()
-        .filter(|&&f| f >= 3)
-        .map(|&f| f as u32)
-        .collect();
-    keep.sort_unstable();
-    let mut from = 3u32;
-    for k in keep.into_iter().chain(std::iter::once(u32::MAX)) {
-        if k > from {
-            // SAFETY: close_range closes descriptors by number; the executor owns no descriptor in these
-            // ranges yet (it runs before opening any), and the ones it must keep are outside them.
-            let r = unsafe { libc::syscall(libc::SYS_close_range, from, k - 1, 0u32) };
-            if r < 0 {
-                // Kernels before 5.9: close what /proc/self/fd lists in the range.
-                let open: Vec<u32> = std::fs::read_dir("/proc/self/fd")
-                    .map(|d| {
-                        d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for fd in open.into_iter().filter(|fd| (from..k).contains(fd)) {
-                    // SAFETY: as above, a descriptor this process does not use.
-                    unsafe { libc::close(fd as i32) };
-                }
-            }
-        }
-        from = k.saturating_add(1);
-    }
 }
 
 fn setup_failure(step: &'static str, detail: String, errno: Option<nix::errno::Errno>) -> Failure {
@@ -82,8 +59,24 @@ fn setup_failure(step: &'static str, detail: String, errno: Option<nix::errno::E
 /// failure before the first clone, the error is logged on the log pipe and returned; after it, the failing
 /// stage logs it, kills the stages it knows, and exits 1.
 ///
-/// Call it before any thread exists: the stages are created with a fork-like clone.
+/// The stages are created with a fork-like clone, which is sound only in a single-threaded process: this
+/// entry checks that the process has one thread ([`SingleThreaded::check`]) and fails (one fatal line,
+/// step `single thread`) when it has more. Call it at the very top of `main`, before any thread exists.
 pub fn bootstrap(opts: Options) -> Result<Option<Bootstrapped>, Failure> {
+    entry(opts, None)
+}
+
+/// [`bootstrap`] with the proof that the process is single-threaded given by the caller, who made it with
+/// [`SingleThreaded::check`] or, knowing, with the `unsafe` [`SingleThreaded::assume`] (a C constructor
+/// that runs before `main`, for instance).
+pub fn bootstrap_with(
+    proof: SingleThreaded,
+    opts: Options,
+) -> Result<Option<Bootstrapped>, Failure> {
+    entry(opts, Some(proof))
+}
+
+fn entry(opts: Options, proof: Option<SingleThreaded>) -> Result<Option<Bootstrapped>, Failure> {
     let env = match BootstrapEnv::from_process() {
         Ok(Some(env)) => env,
         Ok(None) => return Ok(None),
@@ -96,30 +89,46 @@ pub fn bootstrap(opts: Options) -> Result<Option<Bootstrapped>, Failure> {
         }
     };
     let logger = Logger::new(env.log_pipe, env.log_level, opts.dialect);
+    let fail = |f: Failure| {
+        logger.fatal(format_args!("{f}"));
+        Err(f)
+    };
+    let proof = match proof.map_or_else(SingleThreaded::check, Ok) {
+        Ok(proof) => proof,
+        Err(threads) => {
+            return fail(setup_failure(
+                "single thread",
+                format!(
+                    "the process has {threads} threads: the stages are created with a fork-like clone, \
+                     which needs a single-threaded process (bootstrap before any thread exists)"
+                ),
+                None,
+            ))
+        }
+    };
     if !opts.keep_inherited_fds {
         let keep: Vec<_> = [Some(env.init_pipe), env.log_pipe]
             .into_iter()
             .flatten()
             .collect();
-        close_inherited_fds(&keep);
+        sys::close_inherited_fds(&keep);
     }
-    let mut sys = Kernel;
-    match prepare(&mut sys, &env, opts, logger) {
-        Ok(p) => {
-            let stages = stage::Stages::new(sys, &p, env.init_pipe, logger);
-            let done = stages.run();
-            Ok(Some(Bootstrapped {
-                dialect: p.dialect,
-                plan: p.plan,
-                init_pipe: done.init_pipe,
-                logger: done.logger,
-            }))
-        }
-        Err(f) => {
-            logger.fatal(format_args!("{f}"));
-            Err(f)
-        }
-    }
+    let mut sys = Kernel::new(proof);
+    // The reader holds the message's bytes for the whole sequence: the stages borrow them.
+    let reader = match read(&mut sys, &env, opts, logger) {
+        Ok(r) => r,
+        Err(f) => return fail(f),
+    };
+    let p = match prepare(&mut sys, &reader, opts, logger) {
+        Ok(p) => p,
+        Err(f) => return fail(f),
+    };
+    let done = stage::run(sys, &p, env.init_pipe, logger);
+    Ok(Some(Bootstrapped {
+        dialect: p.dialect,
+        init_pipe: done.init_pipe,
+        logger: done.logger,
+    }))
 }
 
 /// Parses `_LIBCONTAINER_MOUNT_FDS`: a JSON array of integers (-1 for a mount without source).
@@ -131,24 +140,35 @@ fn parse_mount_fds(text: &str) -> Option<Vec<std::os::fd::RawFd>> {
     body.split(',').map(|n| n.trim().parse().ok()).collect()
 }
 
-/// Everything stage 0 does before the first clone.
-fn prepare<S: Sys>(
+/// Stage 0 up to the message: the ready byte, then the message, read to its end.
+fn read<S: Sys>(
     sys: &mut S,
     env: &BootstrapEnv,
     opts: Options,
     logger: Logger,
-) -> Result<Prepared, Failure> {
+) -> Result<MessageReader, Failure> {
     let d = opts.dialect;
     if d.ready_byte() {
         sys.write_all(env.init_pipe, &[0])
             .map_err(|e| setup_failure("ready byte", "write to the init pipe".into(), Some(e)))?;
     }
     crate::log!(logger, Debug, "=> bootstrap ({d})");
-    let plan = stage::read_message(sys, env.init_pipe, d, opts.mode)?;
-    plan.check()
+    stage::read_message(sys, env.init_pipe, d, opts.mode)
+}
+
+/// Everything else stage 0 does before the first clone.
+fn prepare<'m, S: Sys>(
+    sys: &mut S,
+    reader: &'m MessageReader,
+    opts: Options,
+    logger: Logger,
+) -> Result<Prepared<'m>, Failure> {
+    let view = stage::prepare::decode(reader)?;
+    stage::prepare::check(&view)
         .map_err(|e| setup_failure("check the plan", e.to_string(), None))?;
-    let mut p = Prepared::new(plan, d);
-    if p.plan.mount_sources.is_some() {
+    let oom_score_adj = view.oom_score_adj();
+    let mut p = Prepared::new(view, opts.dialect);
+    if p.mount_sources.is_some() {
         let text = std::env::var("_LIBCONTAINER_MOUNT_FDS").unwrap_or_default();
         let fds = parse_mount_fds(&text).ok_or_else(|| {
             setup_failure(
@@ -163,7 +183,7 @@ fn prepare<S: Sys>(
             .with_mount_fds(fds)
             .map_err(|e| setup_failure("environment", e, None))?;
     }
-    if let Some(v) = p.plan.oom_score_adj {
+    if let Some(v) = oom_score_adj {
         crate::log!(logger, Debug, "oom_score_adj {v}");
         sys.write_file(c"/proc/self/oom_score_adj", v.to_string().as_bytes())
             .map_err(|e| {
@@ -174,7 +194,7 @@ fn prepare<S: Sys>(
                 )
             })?;
     }
-    if !p.plan.namespace_paths.is_empty() {
+    if !p.joins.is_empty() {
         sys.set_dumpable(false)
             .map_err(|e| setup_failure("set non-dumpable", String::new(), Some(e)))?;
     }

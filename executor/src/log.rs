@@ -210,11 +210,9 @@ impl Logger {
     pub fn log(&self, level: Level, args: fmt::Arguments<'_>) {
         if let (true, Some(fd)) = (self.enabled(level), self.fd) {
             let line = self.format(level, args);
-            // SAFETY: `fd` is the log pipe named by the environment and still open in this process (it is
-            // never closed before exit); write(2) on it is async-signal-safe and the buffer is valid for
-            // `len` bytes.
-            let _ =
-                unsafe { libc::write(fd, line.as_bytes().as_ptr().cast(), line.as_bytes().len()) };
+            // The log pipe named by the environment, never closed before exit; write(2) is
+            // async-signal-safe.
+            crate::sys::write_once(fd, line.as_bytes());
         }
     }
 
@@ -227,10 +225,8 @@ impl Logger {
         } else {
             let mut line = StackBuf::<4096>::new();
             let _ = writeln!(line, "nsbootstrap: {args}");
-            // SAFETY: fd 2 is standard error (or closed, in which case write fails harmlessly); the buffer
-            // is valid for its length.
-            let _ =
-                unsafe { libc::write(2, line.as_bytes().as_ptr().cast(), line.as_bytes().len()) };
+            // Standard error (or closed, in which case the write fails harmlessly).
+            crate::sys::write_once(2, line.as_bytes());
         }
     }
 }

@@ -10,8 +10,15 @@
 //! ([`SealedBinary`]) and spawns `/proc/self/fd/N`, so each bootstrap finds itself already sealed and pays
 //! nothing. Whatever reaches `/proc/PID/exe` then reaches a memfd that cannot be written.
 
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+mod raw;
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use std::ffi::{CString, OsString};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 /// The seals a protected copy carries.
@@ -26,10 +33,8 @@ pub fn running_sealed() -> bool {
     let Ok(exe) = std::fs::File::open("/proc/self/exe") else {
         return false;
     };
-    // SAFETY: F_GET_SEALS reads the seals of a descriptor we own; it fails with EINVAL for files that are
-    // not memfds.
-    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
-    seals >= 0 && seals & SEALS == SEALS
+    // F_GET_SEALS fails with EINVAL for files that are not memfds.
+    fcntl(&exe, FcntlArg::F_GET_SEALS).is_ok_and(|seals| seals & SEALS == SEALS)
 }
 
 /// A sealed memfd copy of a binary.
@@ -43,27 +48,16 @@ impl SealedBinary {
     pub fn copy_of(path: &std::path::Path) -> std::io::Result<SealedBinary> {
         let mut src = std::fs::File::open(path)?;
         let len = src.metadata()?.len();
-        // SAFETY: memfd_create takes a NUL-terminated name and flags; it returns a new descriptor we own.
-        let raw = unsafe {
-            libc::memfd_create(
-                c"nsbootstrap".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if raw < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        use nix::sys::memfd::{memfd_create, MFdFlags};
+        let first = memfd_create(
+            c"nsbootstrap",
+            MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,
+        )?;
         // Move it above the low numbers a runtime puts the protocol's pipes at (3 and 4), so that
-        // `/proc/self/fd/N` still names the copy after the child's dup2 onto them.
-        // SAFETY: F_DUPFD_CLOEXEC duplicates our own descriptor; close releases the original number.
-        let high = unsafe { libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 64) };
-        // SAFETY: `raw` is ours and no longer needed.
-        unsafe { libc::close(raw) };
-        if high < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `high` was just returned by fcntl and is owned by nothing else.
-        let fd = unsafe { OwnedFd::from_raw_fd(high) };
+        // `/proc/self/fd/N` still names the copy after the child's dup2 onto them; the first number is
+        // closed when `first` drops.
+        let fd = raw::dup_at_least(&first, 64)?;
+        drop(first);
         // std's copy uses copy_file_range or sendfile where the kernel allows, and read/write otherwise.
         let mut dst = std::fs::File::from(fd.try_clone()?);
         let copied = std::io::copy(&mut src, &mut dst)?;
@@ -77,14 +71,16 @@ impl SealedBinary {
         // (the kernel's LRU batching right after the copy): try again a few times before giving up.
         let mut tries = 0;
         loop {
-            // SAFETY: F_ADD_SEALS on our own memfd.
-            if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } == 0 {
-                break;
-            }
-            let e = std::io::Error::last_os_error();
+            let e = match fcntl(
+                &fd,
+                FcntlArg::F_ADD_SEALS(SealFlag::from_bits_retain(SEALS)),
+            ) {
+                Ok(_) => break,
+                Err(e) => e,
+            };
             tries += 1;
-            if e.raw_os_error() != Some(libc::EBUSY) || tries == 20 {
-                return Err(e);
+            if e != Errno::EBUSY || tries == 20 {
+                return Err(e.into());
             }
             std::thread::sleep(std::time::Duration::from_millis(5 * tries));
         }
@@ -115,14 +111,10 @@ impl SealedBinary {
                 CString::new(kv).unwrap_or_default()
             })
             .collect();
-        let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-        argv.push(std::ptr::null());
-        let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
-        envp.push(std::ptr::null());
-        // SAFETY: argv and envp are NULL-terminated arrays of pointers into `args` and `env`, which live
-        // until the call returns (it returns only on failure).
-        unsafe { libc::fexecve(self.fd.as_raw_fd(), argv.as_ptr(), envp.as_ptr()) };
-        std::io::Error::last_os_error()
+        match nix::unistd::fexecve(&self.fd, &args, &env) {
+            Err(e) => e.into(),
+            Ok(never) => match never {},
+        }
     }
 }
 

@@ -3,11 +3,18 @@
 //! The runtime side: spawn an executor over an init pipe and a log pipe, send the message, read the PID
 //! report, send the go-ahead, and reap every stage. `nsbootstrap run` and the conformance suite use it;
 //! it drives any implementation (`nsbootstrap init`, `runc init`, ...).
+//!
+//! `unsafe` code lives in one private module (`sys`: the pre-exec hook and waitpid); the rest of the
+//! crate denies it.
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+mod sys;
 
 use nsbootstrap_codec::{Dialect, PidReport, GO_AHEAD};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -125,24 +132,7 @@ impl Executor {
             cmd.uid(uid).gid(gid);
         }
         let (init_fd, log_fd) = (theirs.as_raw_fd(), log_write.as_raw_fd());
-        // SAFETY: the closure runs in the forked child before exec and calls only dup2(2) and fcntl(2), which
-        // are async-signal-safe, on descriptors that are open in the child (inherited copies of ours). dup2
-        // onto 3 and 4 clears close-on-exec on the copies, which is how the executor inherits them; when a
-        // source already has the target number, fcntl clears the flag instead.
-        unsafe {
-            cmd.pre_exec(move || {
-                for (from, to) in [(init_fd, INIT_FD), (log_fd, LOG_FD)] {
-                    if from == to {
-                        if libc::fcntl(to, libc::F_SETFD, 0) < 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                    } else if libc::dup2(from, to) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+        sys::move_fds_on_exec(&mut cmd, [(init_fd, INIT_FD), (log_fd, LOG_FD)]);
         // The log fd must not land on 3 when dup2 puts the init pipe there first.
         if log_fd == INIT_FD {
             return Err(RuntimeError::Protocol("internal: log pipe at fd 3".into()));
@@ -320,17 +310,14 @@ impl Executor {
         }
         let deadline = Instant::now() + timeout;
         loop {
-            let mut status = 0;
-            // SAFETY: `status` is a valid out-pointer; `pid` names one process, so only it is reaped.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if r == pid {
-                use std::os::unix::process::ExitStatusExt;
-                let s = ExitStatus::from_raw(status);
-                self.reaped.push((pid, s));
-                return Ok(s);
-            }
-            if r < 0 {
-                return Err(RuntimeError::Io("waitpid", std::io::Error::last_os_error()));
+            // `pid` names one process, so only it is reaped.
+            match sys::waitpid_nohang(pid) {
+                Ok(Some((r, s))) if r == pid => {
+                    self.reaped.push((pid, s));
+                    return Ok(s);
+                }
+                Ok(_) => {}
+                Err(e) => return Err(RuntimeError::Io("waitpid", e)),
             }
             if Instant::now() > deadline {
                 return Err(RuntimeError::Timeout("a stage to exit"));
@@ -343,17 +330,16 @@ impl Executor {
     /// (stage 1, and stage 2 before its setsid), and stage 2 by its reported PID. Returns the PIDs reaped.
     pub fn kill_and_reap(&mut self) -> Vec<i32> {
         let pgid = self.child.id() as i32;
-        // SAFETY: the group was created for stage 0 and holds only its descendants that did not leave it;
-        // kill takes plain integers.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        // The group was created for stage 0 and holds only its descendants that did not leave it.
+        sys::kill(-pgid);
         let _ = self.child.kill();
         let _ = self.child.wait();
         let mut pids = vec![pgid];
         if let Some(r) = self.report {
             if !self.reaped.iter().any(|(q, _)| *q == r.stage2) {
-                // SAFETY: stage 2 is our child (through CLONE_PARENT) and not reaped yet, so its PID
-                // cannot have been reused.
-                unsafe { libc::kill(r.stage2, libc::SIGKILL) };
+                // Stage 2 is our child (through CLONE_PARENT) and not reaped yet, so its PID cannot
+                // have been reused.
+                sys::kill(r.stage2);
                 if self.wait_pid(r.stage2, Duration::from_secs(5)).is_ok() {
                     pids.push(r.stage2);
                 }
@@ -370,16 +356,14 @@ impl Executor {
         let deadline = Instant::now() + timeout;
         let mut reaped = Vec::new();
         loop {
-            let mut status = 0;
-            // SAFETY: `status` is a valid out-pointer; a negative pid reaps only children in that group.
-            let r = unsafe { libc::waitpid(-pgid, &mut status, libc::WNOHANG) };
-            if r > 0 {
-                use std::os::unix::process::ExitStatusExt;
-                self.reaped.push((r, ExitStatus::from_raw(status)));
-                reaped.push(r);
+            // A negative pid reaps only children in that group.
+            let r = sys::waitpid_nohang(-pgid);
+            if let Ok(Some((pid, status))) = r {
+                self.reaped.push((pid, status));
+                reaped.push(pid);
                 continue;
             }
-            if r < 0 || Instant::now() > deadline {
+            if r.is_err() || Instant::now() > deadline {
                 // ECHILD: no child left in the group.
                 return reaped;
             }
@@ -410,11 +394,5 @@ fn is_timeout(e: &std::io::Error) -> bool {
 }
 
 fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1; 2];
-    // SAFETY: `fds` is a valid out-array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 just returned these two descriptors, owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
