@@ -73,6 +73,19 @@ enum Command {
     },
 }
 
+/// The values of `nsbootstrap run --protect`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ProtectArg {
+    /// The cheapest that works: bind, overlay, then memfd.
+    Auto,
+    /// A read-only bind mount of the binary, detached.
+    Bind,
+    /// A read-only overlayfs of the binary's directory, detached.
+    Overlay,
+    /// A sealed memfd copy (works unprivileged).
+    Memfd,
+}
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// New user namespace.
@@ -138,6 +151,15 @@ struct RunArgs {
     /// Relay the executor's debug logs to stderr.
     #[arg(short = 'v', long)]
     verbose: bool,
+    /// Run the executor UNPROTECTED from its file on disk: a process in the container can then overwrite
+    /// the nsbootstrap binary (CVE-2019-5736). For measurements and debugging only; the executor logs a
+    /// warning on every start. Without this flag, NSBOOTSTRAP_UNPROTECTED is never passed on.
+    #[arg(long)]
+    unprotected: bool,
+    /// How to protect the executor's binary before spawning it: bind, overlay, memfd, or auto (cheapest
+    /// that works). Default: NSBOOTSTRAP_PROTECT, else auto.
+    #[arg(long, value_enum)]
+    protect: Option<ProtectArg>,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     command: Vec<OsString>,
@@ -226,7 +248,19 @@ fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
         None => run::plan_from_flags(&args.flags()).map_err(CliError)?,
     };
     let dialect = codec_cmd::resolve_dialect(args.dialect, plan.dialect)?;
-    run::run(plan, dialect, args.verbose, &args.command).map_err(CliError)
+    let protection = if args.unprotected {
+        run::Protection::Off
+    } else {
+        use nsbootstrap_protect::Method;
+        match args.protect {
+            None => run::Protection::FromEnv,
+            Some(ProtectArg::Auto) => run::Protection::Method(None),
+            Some(ProtectArg::Bind) => run::Protection::Method(Some(Method::Bind)),
+            Some(ProtectArg::Overlay) => run::Protection::Method(Some(Method::Overlay)),
+            Some(ProtectArg::Memfd) => run::Protection::Method(Some(Method::Memfd)),
+        }
+    };
+    run::run(plan, dialect, args.verbose, protection, &args.command).map_err(CliError)
 }
 
 fn main() -> ExitCode {

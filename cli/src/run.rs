@@ -5,6 +5,7 @@ use nsbootstrap_codec::{
     BootstrapPlan, CgroupNs, Clock, Dialect, IdRange, NamespaceKind, NamespacePath,
     CREATE_CGROUP_NS,
 };
+use nsbootstrap_protect::{Method, SealedBinary, UNPROTECTED_ENV};
 use nsbootstrap_runtime::{Executor, SpawnSpec};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -124,17 +125,76 @@ pub fn plan_from_flags(f: &RunFlags) -> Result<BootstrapPlan, String> {
     Ok(plan)
 }
 
+/// How `nsbootstrap run` protects the executor's binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// The method `NSBOOTSTRAP_PROTECT` names, else the cheapest that works.
+    FromEnv,
+    /// This method, or the cheapest that works when `None`.
+    Method(Option<Method>),
+    /// None (`--unprotected`): spawn the file on disk with `NSBOOTSTRAP_UNPROTECTED=1`.
+    Off,
+}
+
+/// What to spawn: the program, the protected binary it names (which must live until the executor runs
+/// from it), and environment to add.
+#[derive(Debug)]
+pub struct ProtectedSpawn {
+    /// The path to spawn.
+    pub program: PathBuf,
+    /// The protected binary `program` names, if any.
+    pub sealed: Option<SealedBinary>,
+    /// Environment for the executor.
+    pub env: Vec<(OsString, OsString)>,
+}
+
+/// `nsbootstrap run` is a one-shot runtime, so it protects the executor's binary itself, once per start,
+/// with the cheapest method (a detached read-only bind mount as root); the executor then finds itself
+/// protected and does not re-execute. The user's `NSBOOTSTRAP_UNPROTECTED` is never passed on: only
+/// `--unprotected` switches the protection off (and the executor then warns on its log pipe).
+pub fn protected_spawn(
+    exe: &std::path::Path,
+    protection: Protection,
+) -> Result<ProtectedSpawn, String> {
+    let method = match protection {
+        Protection::Off => {
+            return Ok(ProtectedSpawn {
+                program: exe.to_path_buf(),
+                sealed: None,
+                env: vec![(UNPROTECTED_ENV.into(), "1".into())],
+            });
+        }
+        Protection::FromEnv => {
+            nsbootstrap_protect::requested_method().map_err(|e| e.to_string())?
+        }
+        Protection::Method(m) => m,
+    };
+    let sealed = SealedBinary::protect(exe, method)
+        .map_err(|e| format!("protect {}: {e}", exe.display()))?;
+    Ok(ProtectedSpawn {
+        program: sealed.exec_path(),
+        sealed: Some(sealed),
+        env: Vec::new(),
+    })
+}
+
 /// `nsbootstrap run`: spawns `nsbootstrap init` for `plan`, drives it, and returns `command`'s status.
 pub fn run(
     plan: BootstrapPlan,
     dialect: Dialect,
     verbose: bool,
+    protection: Protection,
     command: &[OsString],
 ) -> Result<ExitCode, String> {
     plan.check().map_err(|e| e.to_string())?;
     let bytes = plan.to_bytes(dialect).map_err(|e| e.to_string())?;
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the nsbootstrap binary: {e}"))?;
+    let ProtectedSpawn {
+        program,
+        sealed,
+        env,
+    } = protected_spawn(&exe, protection)?;
     let mut args: Vec<OsString> = vec![
         "init".into(),
         "--dialect".into(),
@@ -143,16 +203,19 @@ pub fn run(
     ];
     args.extend(command.iter().cloned());
     let spec = SpawnSpec {
-        program: exe,
+        program,
         args,
         dialect,
         log_level: Some(if verbose { 6 } else { 2 }),
-        env: Vec::new(),
+        env,
+        env_remove: vec![UNPROTECTED_ENV.into()],
         relay_logs: true,
         inherit_stdio: true,
         credentials: None,
     };
     let mut ex = Executor::spawn(&spec).map_err(|e| e.to_string())?;
+    // The executor runs from the protected file now; the mount or memfd lives on as long as it does.
+    drop(sealed);
     let t = Duration::from_secs(30);
     let fail = |ex: &mut Executor, what: String| {
         ex.kill_and_reap();

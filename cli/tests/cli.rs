@@ -161,6 +161,73 @@ fn encode_errors_are_one_line() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent/file"));
 }
 
+/// `nsbootstrap run` with the environment given.
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("NSBOOTSTRAP_UNPROTECTED")
+        .env_remove("NSBOOTSTRAP_PROTECT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null())
+        .output()
+        .expect("spawn nsbootstrap")
+}
+
+const OFF: &str = "protection is OFF";
+
+/// `nsbootstrap run` protects the executor per start with every method, never passes on the user's
+/// NSBOOTSTRAP_UNPROTECTED, and switches the protection off only with --unprotected, which the
+/// executor announces on its log pipe (relayed to stderr).
+fn run_protects_every_start_and_never_inherits_unprotected() {
+    let ok = |out: &Output, what: &str| {
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n", "{what}");
+    };
+    for method in ["auto", "bind", "overlay", "memfd"] {
+        let out = run_with_env(
+            &[
+                "run",
+                "-p",
+                "-m",
+                "--protect",
+                method,
+                "--",
+                "/bin/echo",
+                "ok",
+            ],
+            &[],
+        );
+        ok(&out, method);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(OFF));
+    }
+    // From the user's shell: not inherited, so no warning and a protected start.
+    let out = run_with_env(
+        &["run", "--", "/bin/echo", "ok"],
+        &[("NSBOOTSTRAP_UNPROTECTED", "1")],
+    );
+    ok(&out, "inherited NSBOOTSTRAP_UNPROTECTED");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(OFF));
+    // Explicit: off, and loud.
+    let out = run_with_env(&["run", "--unprotected", "--", "/bin/echo", "ok"], &[]);
+    ok(&out, "--unprotected");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches(OFF).count(), 1, "{stderr}");
+    // A method name that is none is refused before anything runs.
+    let out = run_with_env(
+        &["run", "--", "/bin/echo", "ok"],
+        &[("NSBOOTSTRAP_PROTECT", "copy")],
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NSBOOTSTRAP_PROTECT"));
+}
+
 fn main() {
     testing::run_in(
         env!("CARGO_MANIFEST_DIR"),
@@ -180,6 +247,11 @@ fn main() {
                 explain_names_fields_offsets_and_the_fault,
             ),
             Test::new("encode_errors_are_one_line", encode_errors_are_one_line),
+            Test::new(
+                "run_protects_every_start_and_never_inherits_unprotected",
+                run_protects_every_start_and_never_inherits_unprotected,
+            )
+            .needs(Needs::Root),
         ],
     )
 }

@@ -45,15 +45,30 @@ pub fn fast_init_args(args: &[OsString]) -> Option<(Dialect, Mode, &[OsString])>
 
 /// `nsbootstrap init`: runs the bootstrap; in the final process waits for the go-ahead, then execs `command`.
 pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
-    // Before anything else: never run from the binary on disk (spec section 16, CVE-2019-5736).
+    // Before anything else: never run from a file that can be written (spec section 16.4,
+    // CVE-2019-5736). Already protected (a runtime spawned a SealedBinary, or this is the re-exec): go
+    // on. Otherwise protect the binary with the method NSBOOTSTRAP_PROTECT asks for (cheapest first) and
+    // re-execute from it; ensure_protected returns only on failure then.
     if std::env::var_os(crate::env::INITPIPE).is_some() {
-        if let Err(e) = nsbootstrap_protect::ensure_sealed() {
-            // One fatal line on the log pipe (or stderr without one), as for any failure.
-            let fd = crate::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
-            crate::log::Logger::new(fd, crate::log::Level::Debug, dialect).fatal(format_args!(
-                "setup: protect the binary: re-execute from a sealed copy: {e}"
-            ));
-            return ExitCode::FAILURE;
+        let fd = || crate::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
+        match nsbootstrap_protect::ensure_protected() {
+            Ok(nsbootstrap_protect::Protection::Protected(_)) => {}
+            Ok(nsbootstrap_protect::Protection::Disabled) => {
+                // Switched off on purpose: say so on every start, whatever the log level.
+                crate::log::Logger::new(fd(), crate::log::Level::Warning, dialect).always(
+                    crate::log::Level::Warning,
+                    format_args!(
+                        "setup: binary protection is OFF ({}=1): a process in the container can overwrite this executor's binary (CVE-2019-5736)",
+                        nsbootstrap_protect::UNPROTECTED_ENV
+                    ),
+                );
+            }
+            Err(e) => {
+                // One fatal line on the log pipe (or stderr without one), as for any failure.
+                crate::log::Logger::new(fd(), crate::log::Level::Debug, dialect)
+                    .fatal(format_args!("setup: protect the binary: {e}"));
+                return ExitCode::FAILURE;
+            }
         }
     }
     // The command's argv is built here, in stage 0, so that the final process only reads a byte and

@@ -216,6 +216,25 @@ impl Logger {
         }
     }
 
+    /// Writes one line at `level` whatever the configured level: for what the runtime must always see
+    /// (the protection switched off). On stderr when there is no log pipe.
+    #[cold]
+    #[inline(never)]
+    pub fn always(&self, level: Level, args: fmt::Arguments<'_>) {
+        match self.fd {
+            Some(fd) => {
+                let line = self.format(level, args);
+                // The log pipe named by the environment; write(2) is async-signal-safe.
+                crate::sys::write_once(fd, line.as_bytes());
+            }
+            None => {
+                let mut line = StackBuf::<4096>::new();
+                let _ = writeln!(line, "nsbootstrap: {}: {args}", level.name());
+                crate::sys::write_once(2, line.as_bytes());
+            }
+        }
+    }
+
     /// Logs a fatal error: on the log pipe, or on stderr when there is none.
     #[cold]
     #[inline(never)]
@@ -267,6 +286,22 @@ mod tests {
         let line = l.format(Level::Error, format_args!("{long}"));
         let v: serde_json::Value = serde_json::from_slice(line.as_bytes()).unwrap();
         assert!(v["msg"].as_str().unwrap().ends_with("..."));
+    }
+
+    #[test]
+    fn always_writes_below_the_configured_level() {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        use std::os::fd::AsRawFd;
+        let l = Logger::new(Some(w.as_raw_fd()), Level::Error, Dialect::Nsbootstrap1);
+        assert!(!l.enabled(Level::Warning));
+        l.always(Level::Warning, format_args!("protection off"));
+        drop(w);
+        let mut text = String::new();
+        use std::io::Read;
+        std::fs::File::from(r).read_to_string(&mut text).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["level"], "warning");
+        assert!(v["msg"].as_str().unwrap().ends_with("protection off"));
     }
 
     #[test]

@@ -9,10 +9,10 @@ use nsbootstrap_codec::{
     BootstrapPlan, Clock, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
 };
 use nsbootstrap_conformance::harness as h;
-use nsbootstrap_protect::SealedBinary;
+use nsbootstrap_protect::{Method, SealedBinary};
 use nsbootstrap_runtime::{Executor, SpawnSpec};
 use std::collections::BTreeSet;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -555,28 +555,114 @@ fn a_killed_stage_is_noticed_within_a_second() {
     assert!(my_children().is_empty());
 }
 
-fn the_binary_on_disk_is_out_of_reach() {
+/// Who protects the executor's binary in an attack test.
+#[derive(Clone, Copy)]
+enum Side {
+    /// The runtime, once per start (a one-shot runtime): it spawns the protected file.
+    Runtime,
+    /// The executor itself, spawned from its file on disk with NSBOOTSTRAP_PROTECT naming the method.
+    Executor,
+}
+
+/// Mount ids listed in /proc/PID/mountinfo.
+fn mount_ids(pid: &str) -> BTreeSet<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect()
+}
+
+/// The CVE-2019-5736 attack against one protection method: a process (this test, standing for one in the
+/// container) holds the final process's executable through an O_PATH descriptor of /proc/PID/exe, lets
+/// every stage finish, then reopens the descriptor for writing and writes; it also tries
+/// /proc/PID/exe itself while the process runs. Every write must fail, the binary on disk must be intact,
+/// the protected file's mount (for the mount-based methods) must be attached in neither the runtime's nor
+/// the final process's mount namespace, and the final process must hold no descriptor but its standard
+/// ones and the protocol's two pipes.
+fn attack(side: Side, method: Method) {
     let _g = serial();
-    // Spawned from the file on disk: the executor re-executes itself from a sealed copy first.
-    let mut spawn = spec(Dialect::Nsbootstrap1);
-    spawn.program = env!("CARGO_BIN_EXE_nsbootstrap-init").into();
+    let on_disk = env!("CARGO_BIN_EXE_nsbootstrap-init");
+    let before = std::fs::read(on_disk).unwrap();
+    let runtime_mounts = mount_ids("self");
+    let sealed = match side {
+        Side::Runtime => Some(SealedBinary::new(Path::new(on_disk), method).unwrap()),
+        Side::Executor => None,
+    };
+    let mut spawn = SpawnSpec::new(
+        sealed
+            .as_ref()
+            .map_or_else(|| on_disk.into(), |s| s.exec_path()),
+        &["init", "--dialect", "nsbootstrap-1"],
+        Dialect::Nsbootstrap1,
+    );
+    spawn.log_level = Some(2);
+    spawn
+        .env
+        .push(("NSBOOTSTRAP_PROTECT".into(), method.name().into()));
+    spawn.env_remove.push("NSBOOTSTRAP_UNPROTECTED".into());
     let plan = BootstrapPlan::builder()
         .create(NamespaceKind::Pid)
         .create(NamespaceKind::Mnt)
         .build();
     let mut ex = Executor::spawn(&spawn).unwrap();
+    // A one-shot runtime lets go of its protected file as soon as the executor runs from it.
+    drop(sealed);
     ex.send(&plan.to_bytes(Dialect::Nsbootstrap1).unwrap())
         .unwrap();
     let r = ex.read_report(T).unwrap();
     assert!(ex.wait_stage0(T).unwrap().success());
     let exe = format!("/proc/{}/exe", r.stage2);
-    let target = std::fs::read_link(&exe).unwrap().display().to_string();
-    assert!(
-        target.starts_with("/memfd:nsbootstrap"),
-        "the final process runs from {target}"
+    // The final process runs from a file protected by this method, as the executor itself sees it.
+    let running = std::fs::File::open(&exe).unwrap();
+    assert_eq!(
+        nsbootstrap_protect::protection_of(running.as_fd()),
+        Some(method),
+        "the final process runs from {:?}",
+        std::fs::read_link(&exe)
     );
-    // The attack: hold the executable through an O_PATH descriptor, let the process finish, reopen the
-    // descriptor for writing and overwrite the binary. The sealed copy refuses the write.
+    if method != Method::Memfd {
+        let id = nsbootstrap_protect::mount_id(running.as_fd()).unwrap();
+        let stage2 = r.stage2.to_string();
+        assert!(
+            !mount_ids("self").contains(&id),
+            "the runtime sees mount {id}"
+        );
+        assert!(
+            !mount_ids(&stage2).contains(&id),
+            "the final process sees mount {id}"
+        );
+        // Nothing else was mounted or left mounted in the runtime's namespace either.
+        assert_eq!(mount_ids("self"), runtime_mounts);
+        let text = std::fs::read_to_string(format!("/proc/{stage2}/mountinfo")).unwrap();
+        assert!(!text.contains("nsbootstrap"), "{text}");
+    }
+    drop(running);
+    // No descriptor leaks into the final process: 0, 1, 2, the init pipe and the log pipe at most, and
+    // none of them is the binary.
+    let fds: Vec<(i32, String)> = std::fs::read_dir(format!("/proc/{}/fd", r.stage2))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let n = e.file_name().to_string_lossy().parse().unwrap();
+            let target = std::fs::read_link(e.path()).unwrap_or_default();
+            (n, target.display().to_string())
+        })
+        .collect();
+    assert!(
+        fds.iter()
+            .all(|(n, t)| *n <= 4 && !t.contains("nsbootstrap") && !t.contains("memfd")),
+        "the final process holds {fds:?}"
+    );
+    // While it runs: /proc/PID/exe cannot be opened for writing (ETXTBSY, EROFS) or written (seals).
+    let live = std::fs::OpenOptions::new().write(true).open(&exe);
+    if let Ok(mut f) = live {
+        use std::io::Write;
+        assert!(
+            f.write_all(b"\x7fELF-overwritten").is_err(),
+            "{method}: a live write went through"
+        );
+    }
     let held = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH)
@@ -585,18 +671,107 @@ fn the_binary_on_disk_is_out_of_reach() {
     ex.go_ahead().unwrap();
     assert!(ex.wait_pid(r.stage1, T).unwrap().success());
     assert!(ex.wait_pid(r.stage2, T).unwrap().success());
+    // Every stage is gone: reopen the held executable for writing and overwrite it.
     let reopened = std::fs::OpenOptions::new()
         .write(true)
         .open(format!("/proc/self/fd/{}", held.as_raw_fd()));
-    if let Ok(mut f) = reopened {
-        use std::io::Write;
-        assert!(
-            f.write_all(b"\x7fELF-overwritten").is_err(),
-            "the sealed copy took a write"
-        );
+    match reopened {
+        Ok(mut f) => {
+            use std::io::Write;
+            assert_eq!(method, Method::Memfd, "a {method} file opened for writing");
+            assert!(
+                f.write_all(b"\x7fELF-overwritten").is_err(),
+                "the sealed copy took a write"
+            );
+        }
+        Err(e) => assert_eq!(
+            e.raw_os_error(),
+            Some(libc::EROFS),
+            "{method}: reopening for writing failed, but not for a read-only mount: {e}"
+        ),
     }
-    let on_disk = std::fs::read(env!("CARGO_BIN_EXE_nsbootstrap-init")).unwrap();
-    assert_eq!(&on_disk[..4], b"\x7fELF");
+    assert!(
+        std::fs::read(on_disk).unwrap() == before,
+        "the binary on disk changed"
+    );
+    // The protected file still executes unchanged: what the attacker holds is the real binary.
+    drop(held);
+    drop(ex);
+    assert_eq!(mount_ids("self"), runtime_mounts);
+    assert!(my_children().is_empty());
+}
+
+fn runtime_bind_protection_resists_the_overwrite() {
+    attack(Side::Runtime, Method::Bind)
+}
+fn runtime_overlay_protection_resists_the_overwrite() {
+    attack(Side::Runtime, Method::Overlay)
+}
+fn runtime_memfd_protection_resists_the_overwrite() {
+    attack(Side::Runtime, Method::Memfd)
+}
+fn executor_bind_protection_resists_the_overwrite() {
+    attack(Side::Executor, Method::Bind)
+}
+fn executor_overlay_protection_resists_the_overwrite() {
+    attack(Side::Executor, Method::Overlay)
+}
+fn executor_memfd_protection_resists_the_overwrite() {
+    attack(Side::Executor, Method::Memfd)
+}
+
+/// Spawned from its file with the protection switched off, the executor runs from the file on disk and
+/// says so on the log pipe even at the error level; spawned with a method name it does not know, it
+/// refuses to start.
+fn switching_the_protection_off_is_loud_and_a_bad_method_is_refused() {
+    let _g = serial();
+    let on_disk = env!("CARGO_BIN_EXE_nsbootstrap-init");
+    let plan = BootstrapPlan::builder().build();
+    let mut spawn = SpawnSpec::new(
+        on_disk,
+        &["init", "--dialect", "nsbootstrap-1"],
+        Dialect::Nsbootstrap1,
+    );
+    spawn.log_level = Some(2);
+    spawn
+        .env
+        .push(("NSBOOTSTRAP_UNPROTECTED".into(), "1".into()));
+    let mut ex = Executor::spawn(&spawn).unwrap();
+    ex.send(&plan.to_bytes(Dialect::Nsbootstrap1).unwrap())
+        .unwrap();
+    let r = ex.read_report(T).unwrap();
+    let exe = std::fs::read_link(format!("/proc/{}/exe", r.stage2)).unwrap();
+    assert_eq!(exe, Path::new(on_disk), "unprotected means from the file");
+    ex.go_ahead().unwrap();
+    assert!(ex.wait_stage0(T).unwrap().success());
+    assert!(ex.wait_pid(r.stage1, T).unwrap().success());
+    assert!(ex.wait_pid(r.stage2, T).unwrap().success());
+    let logs = ex.finish_logs();
+    let warning = logs
+        .iter()
+        .filter(|l| l.contains("\"level\":\"warning\"") && l.contains("protection is OFF"))
+        .count();
+    assert_eq!(warning, 1, "{logs:?}");
+    drop(ex);
+
+    let mut spawn = SpawnSpec::new(
+        on_disk,
+        &["init", "--dialect", "nsbootstrap-1"],
+        Dialect::Nsbootstrap1,
+    );
+    spawn
+        .env
+        .push(("NSBOOTSTRAP_PROTECT".into(), "copy".into()));
+    spawn.env_remove.push("NSBOOTSTRAP_UNPROTECTED".into());
+    let mut ex = Executor::spawn(&spawn).unwrap();
+    let status = ex.wait_stage0(T).unwrap();
+    assert!(!status.success());
+    let logs = ex.finish_logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("\"level\":\"fatal\"") && l.contains("NSBOOTSTRAP_PROTECT")),
+        "{logs:?}"
+    );
     drop(ex);
     assert!(my_children().is_empty());
 }
@@ -1001,8 +1176,38 @@ fn main() {
             )
             .needs(Needs::Root),
             Test::new(
-                "the_binary_on_disk_is_out_of_reach",
-                the_binary_on_disk_is_out_of_reach,
+                "runtime_bind_protection_resists_the_overwrite",
+                runtime_bind_protection_resists_the_overwrite,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "runtime_overlay_protection_resists_the_overwrite",
+                runtime_overlay_protection_resists_the_overwrite,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "runtime_memfd_protection_resists_the_overwrite",
+                runtime_memfd_protection_resists_the_overwrite,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "executor_bind_protection_resists_the_overwrite",
+                executor_bind_protection_resists_the_overwrite,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "executor_overlay_protection_resists_the_overwrite",
+                executor_overlay_protection_resists_the_overwrite,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "executor_memfd_protection_resists_the_overwrite",
+                executor_memfd_protection_resists_the_overwrite,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "switching_the_protection_off_is_loud_and_a_bad_method_is_refused",
+                switching_the_protection_off_is_loud_and_a_bad_method_is_refused,
             )
             .needs(Needs::Root),
             Test::new(

@@ -1,18 +1,165 @@
 //! The only module of the protection with `unsafe` code; the rest of the crate denies `unsafe_code`.
 //!
-//! What stays here, and why: duplicating a descriptor to a number of at least N (`F_DUPFD_CLOEXEC`)
-//! returns a plain number through nix's `fcntl`, which only `OwnedFd::from_raw_fd` (unsafe) can own.
+//! What stays here, and why: system calls that nix 0.32 does not wrap (the new mount API: `fsopen`,
+//! `fsconfig`, `fsmount`, `open_tree`, `mount_setattr`; `statx` for the mount id), and duplicating a
+//! descriptor to a number of at least N (`F_DUPFD_CLOEXEC`), which nix returns as a plain number. Each
+//! new descriptor is owned (`OwnedFd`) the moment the kernel returns it.
 
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+// The new mount API's constants (include/uapi/linux/mount.h), defined here because libc has only some
+// of them, and not on every target.
+const FSOPEN_CLOEXEC: libc::c_uint = 0x1;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 0x1;
+const OPEN_TREE_CLONE: libc::c_uint = 0x1;
+/// `MOUNT_ATTR_RDONLY`.
+pub(crate) const MOUNT_ATTR_RDONLY: u64 = 0x1;
+/// `MOUNT_ATTR_NOSUID`.
+pub(crate) const MOUNT_ATTR_NOSUID: u64 = 0x2;
+/// `MOUNT_ATTR_NODEV`.
+pub(crate) const MOUNT_ATTR_NODEV: u64 = 0x4;
+
+/// `struct mount_attr` (the first version, 32 bytes).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Owns the descriptor a system call returned, or reads errno when it returned a negative number.
+fn owned(ret: libc::c_long) -> std::io::Result<OwnedFd> {
+    if ret < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let fd = RawFd::try_from(ret).map_err(|_| std::io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the caller passes the return value of a system call that returns a new descriptor on
+    // success; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn zero(ret: libc::c_long) -> std::io::Result<()> {
+    if ret < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
 
 /// A close-on-exec duplicate of `fd` at the lowest free number of at least `min`.
 pub(crate) fn dup_at_least(fd: impl AsFd, min: RawFd) -> std::io::Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC takes a descriptor borrowed for the call and an integer, and touches no
     // memory of ours.
     let high = unsafe { libc::fcntl(fd.as_fd().as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) };
-    if high < 0 {
-        return Err(std::io::Error::last_os_error());
+    owned(high.into())
+}
+
+/// `fsopen(name, FSOPEN_CLOEXEC)`: a filesystem context.
+pub(crate) fn fsopen(name: &CStr) -> std::io::Result<OwnedFd> {
+    // SAFETY: `name` is NUL-terminated and outlives the call; the kernel only reads it.
+    owned(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), FSOPEN_CLOEXEC) })
+}
+
+/// `fsconfig(ctx, FSCONFIG_SET_STRING, key, value, 0)`.
+pub(crate) fn fsconfig_string(
+    ctx: BorrowedFd<'_>,
+    key: &CStr,
+    value: &CStr,
+) -> std::io::Result<()> {
+    // SAFETY: both strings are NUL-terminated and outlive the call; the kernel only reads them.
+    zero(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.as_raw_fd(),
+            FSCONFIG_SET_STRING,
+            key.as_ptr(),
+            value.as_ptr(),
+            0,
+        )
+    })
+}
+
+/// `fsconfig(ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0)`: makes the superblock.
+pub(crate) fn fsconfig_create(ctx: BorrowedFd<'_>) -> std::io::Result<()> {
+    // SAFETY: no pointer is passed (both are null, as the command requires).
+    zero(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            ctx.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })
+}
+
+/// `fsmount(ctx, FSMOUNT_CLOEXEC, attrs)`: a detached mount of the context's superblock (attached to no
+/// mount namespace's tree), as a descriptor of its root.
+pub(crate) fn fsmount(ctx: BorrowedFd<'_>, attrs: u64) -> std::io::Result<OwnedFd> {
+    let attrs = libc::c_uint::try_from(attrs).map_err(|_| std::io::Error::other("attrs"))?;
+    // SAFETY: integers only.
+    owned(unsafe { libc::syscall(libc::SYS_fsmount, ctx.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
+}
+
+/// `open_tree(file, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)`: a detached bind mount of
+/// the file `file` names, as an `O_PATH` descriptor of its root (the file). Not recursive (no
+/// `AT_RECURSIVE`): a file has no submounts anyway.
+pub(crate) fn open_tree_clone(file: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
+    let flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    // SAFETY: an empty NUL-terminated path (with AT_EMPTY_PATH the descriptor itself is the source) and
+    // integers; the kernel only reads the path.
+    owned(unsafe { libc::syscall(libc::SYS_open_tree, file.as_raw_fd(), c"".as_ptr(), flags) })
+}
+
+/// `mount_setattr(fd, "", AT_EMPTY_PATH, {attr_set})`: sets attributes of the mount `fd` is on.
+pub(crate) fn mount_setattr(fd: BorrowedFd<'_>, attr_set: u64) -> std::io::Result<()> {
+    let attr = MountAttr {
+        attr_set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `attr` is a valid `struct mount_attr` whose size is passed with it, the path is an empty
+    // NUL-terminated string; the kernel only reads both during the call.
+    zero(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+}
+
+/// The id of the mount `fd` is on (`statx` with `STATX_MNT_ID`), the number in the first column of
+/// `/proc/PID/mountinfo`.
+pub(crate) fn mount_id(fd: BorrowedFd<'_>) -> std::io::Result<u64> {
+    const STATX_MNT_ID: libc::c_uint = 0x1000;
+    let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: `st` is valid for writes of one `struct statx`, the path is an empty NUL-terminated string.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            STATX_MNT_ID,
+            st.as_mut_ptr(),
+        )
+    };
+    zero(r)?;
+    // SAFETY: zero-initialised, then filled by a successful statx: every field is an integer.
+    let st = unsafe { st.assume_init() };
+    if st.stx_mask & STATX_MNT_ID == 0 {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOSYS));
     }
-    // SAFETY: `high` was just returned by fcntl: a new descriptor owned by nothing else.
-    Ok(unsafe { OwnedFd::from_raw_fd(high) })
+    Ok(st.stx_mnt_id)
 }

@@ -40,6 +40,8 @@ pub struct SpawnSpec {
     pub log_level: Option<u32>,
     /// More environment variables.
     pub env: Vec<(OsString, OsString)>,
+    /// Variables of this process's environment the executor must not inherit (applied before `env`).
+    pub env_remove: Vec<OsString>,
     /// Copy each log line to standard error as it arrives.
     pub relay_logs: bool,
     /// Whether the executor inherits this process's standard input and output (else /dev/null).
@@ -57,6 +59,7 @@ impl SpawnSpec {
             dialect,
             log_level: None,
             env: Vec::new(),
+            env_remove: Vec::new(),
             relay_logs: false,
             inherit_stdio: false,
             credentials: None,
@@ -118,6 +121,9 @@ impl Executor {
             .env("_LIBCONTAINER_FIFOFD", "-1");
         if let Some(level) = spec.log_level {
             cmd.env("_LIBCONTAINER_LOGLEVEL", level.to_string());
+        }
+        for k in &spec.env_remove {
+            cmd.env_remove(k);
         }
         for (k, v) in &spec.env {
             cmd.env(k, v);

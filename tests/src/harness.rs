@@ -97,6 +97,7 @@ impl Ctx {
             dialect: self.target.dialect,
             log_level: Some(5),
             env: self.target.env.clone(),
+            env_remove: Vec::new(),
             relay_logs: false,
             inherit_stdio: false,
             credentials: None,

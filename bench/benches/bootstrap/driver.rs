@@ -4,8 +4,11 @@
 //! path beyond the candidate's own argv and environment, built once.
 
 use nsbootstrap_codec::PidReport;
+use nsbootstrap_protect::{Method, SealedBinary};
 use std::ffi::CString;
 use std::os::fd::RawFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// One implementation under test, ready to spawn.
@@ -18,6 +21,9 @@ pub struct Candidate {
     envp: Vec<CString>,
     /// Reads a 0x00 byte before it sends the message (runc 1.0 and 1.1).
     ready_byte: bool,
+    /// Protect this binary with this method on every spawn, inside the timed part, and spawn the
+    /// protected file (what a runtime that is a fresh process per container start pays).
+    seal: Option<(PathBuf, Method)>,
 }
 
 impl Candidate {
@@ -46,7 +52,15 @@ impl Candidate {
             argv,
             envp,
             ready_byte,
+            seal: None,
         }
+    }
+
+    /// The same candidate, its binary protected with `method` on every spawn.
+    pub fn sealed_per_start(mut self, method: Method) -> Candidate {
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(self.program.as_bytes()));
+        self.seal = Some((path, method));
+        self
     }
 }
 
@@ -142,6 +156,17 @@ pub fn spawn(c: &Candidate, message: &[u8], timeout: Duration) -> Result<Running
     let mut envp: Vec<*mut libc::c_char> = c.envp.iter().map(|a| a.as_ptr().cast_mut()).collect();
     envp.push(std::ptr::null_mut());
     let start = Instant::now();
+    // A one-shot runtime protects the binary on every start: part of what is measured.
+    let sealed = match &c.seal {
+        Some((path, method)) => {
+            Some(SealedBinary::new(path, *method).map_err(|e| format!("protect ({method}): {e}"))?)
+        }
+        None => None,
+    };
+    let sealed_path = sealed
+        .as_ref()
+        .map(|s| CString::new(s.exec_path().into_os_string().into_vec()).expect("no NUL"));
+    let program = sealed_path.as_deref().unwrap_or(&c.program);
     let mut pid: libc::pid_t = 0;
     // SAFETY: the file actions and attributes are initialised before use and destroyed after; argv and envp
     // are NULL-terminated arrays of pointers into CStrings that outlive the call; `theirs` and `log_w` are
@@ -172,7 +197,7 @@ pub fn spawn(c: &Candidate, message: &[u8], timeout: Duration) -> Result<Running
         libc::posix_spawnattr_setpgroup(&mut at, 0);
         let r = libc::posix_spawn(
             &mut pid,
-            c.program.as_ptr(),
+            program.as_ptr(),
             &fa,
             &at,
             argv.as_ptr(),
@@ -182,6 +207,9 @@ pub fn spawn(c: &Candidate, message: &[u8], timeout: Duration) -> Result<Running
         libc::posix_spawnattr_destroy(&mut at);
         r
     };
+    // posix_spawn returns once the child has exec'd: it runs from the protected file, which lives on
+    // as long as it does.
+    drop(sealed);
     close(theirs);
     close(log_w);
     if r != 0 {

@@ -1,5 +1,8 @@
 //! Bootstrap latency, memory and scale, side by side in one run: `nsbootstrap-init` and the CLI's
-//! `nsbootstrap init` (each run from a sealed copy, their protection on), the floor (`nsbootstrap-floor`: the bare system calls, no protocol),
+//! `nsbootstrap init` (each run from a sealed copy made once, their protection on), the one-shot starts
+//! of `nsbootstrap-init` (a runtime that is a fresh process per start: it protects the binary on every
+//! start with each method, or spawns the file and the executor protects itself with each method,
+//! `NSBOOTSTRAP_PROTECT`; `--no-reexec` leaves the latter out), the floor (`nsbootstrap-floor`: the bare system calls, no protocol),
 //! Debian's `runc init`, and util-linux `unshare` / `nsenter`. Every round runs each candidate once, in a
 //! random order, so that drift of the machine spreads evenly over them.
 //!
@@ -27,14 +30,17 @@ mod stats;
 
 use driver::{Candidate, Footprint};
 use nsbootstrap_codec::{BootstrapPlan, Dialect, NamespaceKind};
-use nsbootstrap_protect::SealedBinary;
+use nsbootstrap_protect::{Method, SealedBinary};
 use stats::{Scenario, Series};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const OURS: &str = "nsbootstrap-init";
 const OURS_CLI: &str = "nsbootstrap init (CLI binary)";
-const OURS_REEXEC: &str = "nsbootstrap-init (self re-exec)";
+/// A runtime that is a fresh process per start protects the binary itself, then spawns it.
+const ONE_SHOT_RUNTIME: &str = "one-shot: runtime protects";
+/// A runtime that is a fresh process per start spawns the file; the executor protects itself.
+const ONE_SHOT_SELF: &str = "one-shot: executor protects itself";
 const FLOOR: &str = "floor (bare syscalls)";
 const RUNC: &str = "runc init 1.1 (Debian)";
 const UTIL: &str = "util-linux unshare/nsenter";
@@ -235,15 +241,20 @@ fn candidates(
         Candidate::new(OURS, true, ours, &init, &level, false),
         Candidate::new(OURS_CLI, true, ours_cli, &init, &level, false),
     ];
+    for m in Method::CHEAPEST_FIRST {
+        let name = format!("{ONE_SHOT_RUNTIME} ({m})");
+        let c = Candidate::new(&name, true, on_disk, &init, &level, false);
+        v.push(c.sealed_per_start(m));
+    }
     if reexec {
-        v.push(Candidate::new(
-            OURS_REEXEC,
-            true,
-            on_disk,
-            &init,
-            &level,
-            false,
-        ));
+        for m in Method::CHEAPEST_FIRST {
+            let name = format!("{ONE_SHOT_SELF} ({m})");
+            let env = [
+                ("_LIBCONTAINER_LOGLEVEL", "2".to_string()),
+                ("NSBOOTSTRAP_PROTECT", m.name().to_string()),
+            ];
+            v.push(Candidate::new(&name, true, on_disk, &init, &env, false));
+        }
     }
     for (label, dir, sealed) in variants {
         let floor = format!("{dir}/nsbootstrap-floor");
@@ -563,6 +574,22 @@ fn load(path: &str) -> Vec<Scenario> {
     out
 }
 
+/// The one-shot goals: runc init's median over each one-shot candidate's.
+fn one_shot_goals(sc: &Scenario) -> String {
+    let mut out = String::new();
+    for m in Method::CHEAPEST_FIRST {
+        for (kind, goal) in [(ONE_SHOT_RUNTIME, 1.8), (ONE_SHOT_SELF, 1.4)] {
+            let name = format!("{kind} ({m})");
+            if let Some(r) = sc.ratio(RUNC, &name) {
+                out.push_str(&format!(
+                    "{RUNC} / {name}: {r:.2}x (goal: at least {goal:.1}x)\n"
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn main() {
     let a = args();
     if let Some(json) = &a.from_json {
@@ -643,6 +670,7 @@ fn main() {
             "{}",
             stats::table(std::slice::from_ref(&sc), FLOOR, OURS, &[RUNC, UTIL])
         );
+        print!("{}", one_shot_goals(&sc));
         results.push(sc);
     }
     let mut scale_ok = true;

@@ -95,7 +95,7 @@ pub fn table(scenarios: &[Scenario], floor: &str, ours: &str, peers: &[&str]) ->
         let _ = writeln!(out, "\n{}", sc.name);
         let _ = writeln!(
             out,
-            "{:<34} {:>5} {:>8} {:>8} {:>8} {:>9}  {:>6} {:>6} {:>6} {:>7} {:>6}",
+            "{:<40} {:>5} {:>8} {:>8} {:>8} {:>9}  {:>6} {:>6} {:>6} {:>7} {:>6}",
             "candidate",
             "runs",
             "median",
@@ -113,7 +113,7 @@ pub fn table(scenarios: &[Scenario], floor: &str, ours: &str, peers: &[&str]) ->
             if s.ms.is_empty() {
                 let _ = writeln!(
                     out,
-                    "{:<34} no successful run ({} failures; first: {})",
+                    "{:<40} no successful run ({} failures; first: {})",
                     s.name,
                     s.failures.len(),
                     s.failures.first().map_or("", String::as_str)
@@ -123,7 +123,7 @@ pub fn table(scenarios: &[Scenario], floor: &str, ours: &str, peers: &[&str]) ->
             let vs = floor_median.map_or("-".into(), |f| format!("{:.2}x", s.median() / f));
             let _ = writeln!(
                 out,
-                "{:<34} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>9}  {:>6} {:>6} {:>6} {:>7.0} {:>6.0}",
+                "{:<40} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>9}  {:>6} {:>6} {:>6} {:>7.0} {:>6.0}",
                 s.name,
                 s.ms.len(),
                 s.median(),
@@ -139,7 +139,7 @@ pub fn table(scenarios: &[Scenario], floor: &str, ours: &str, peers: &[&str]) ->
             if !s.failures.is_empty() {
                 let _ = writeln!(
                     out,
-                    "{:<34} {} FAILED runs; first: {}",
+                    "{:<40} {} FAILED runs; first: {}",
                     "",
                     s.failures.len(),
                     s.failures[0]
