@@ -214,8 +214,6 @@ pub fn run(
         credentials: None,
     };
     let mut ex = Executor::spawn(&spec).map_err(|e| e.to_string())?;
-    // The executor runs from the protected file now; the mount or memfd lives on as long as it does.
-    drop(sealed);
     let t = Duration::from_secs(30);
     let fail = |ex: &mut Executor, what: String| {
         ex.kill_and_reap();
@@ -239,6 +237,9 @@ pub fn run(
     {
         ex.send_byte(CREATE_CGROUP_NS).map_err(|e| e.to_string())?;
     }
+    // The executor runs from the protected file, which lives on as long as it does: let go of ours
+    // now, after the start (dissolving a detached mount waits for an RCU grace period).
+    drop(sealed);
     ex.go_ahead().map_err(|e| e.to_string())?;
     let s0 = ex.wait_stage0(t).map_err(|e| e.to_string())?;
     let s1 = ex.wait_pid(report.stage1, t).map_err(|e| e.to_string())?;

@@ -139,10 +139,14 @@ pub(crate) fn mount_setattr(fd: BorrowedFd<'_>, attr_set: u64) -> std::io::Resul
     })
 }
 
-/// The id of the mount `fd` is on (`statx` with `STATX_MNT_ID`), the number in the first column of
-/// `/proc/PID/mountinfo`.
-pub(crate) fn mount_id(fd: BorrowedFd<'_>) -> std::io::Result<u64> {
-    const STATX_MNT_ID: libc::c_uint = 0x1000;
+/// `STATX_MNT_ID`: the mount id of `/proc/PID/mountinfo`'s first column (reused after unmount).
+pub(crate) const STATX_MNT_ID: libc::c_uint = 0x1000;
+/// `STATX_MNT_ID_UNIQUE` (Linux 6.8): the 64-bit mount id `statmount` takes (never reused).
+pub(crate) const STATX_MNT_ID_UNIQUE: libc::c_uint = 0x4000;
+
+/// The id of the mount `fd` is on (`statx` with `which`: [`STATX_MNT_ID`] or [`STATX_MNT_ID_UNIQUE`]);
+/// `ENOSYS` when the kernel does not fill that id in.
+pub(crate) fn mount_id(fd: BorrowedFd<'_>, which: libc::c_uint) -> std::io::Result<u64> {
     let mut st = std::mem::MaybeUninit::<libc::statx>::zeroed();
     // SAFETY: `st` is valid for writes of one `struct statx`, the path is an empty NUL-terminated string.
     let r = unsafe {
@@ -151,15 +155,59 @@ pub(crate) fn mount_id(fd: BorrowedFd<'_>) -> std::io::Result<u64> {
             fd.as_raw_fd(),
             c"".as_ptr(),
             libc::AT_EMPTY_PATH,
-            STATX_MNT_ID,
+            which,
             st.as_mut_ptr(),
         )
     };
     zero(r)?;
     // SAFETY: zero-initialised, then filled by a successful statx: every field is an integer.
     let st = unsafe { st.assume_init() };
-    if st.stx_mask & STATX_MNT_ID == 0 {
+    if st.stx_mask & which == 0 {
         return Err(std::io::Error::from_raw_os_error(libc::ENOSYS));
     }
     Ok(st.stx_mnt_id)
+}
+
+/// Whether the mount with unique id `id` is in this process's mount namespace: `statmount(2)` (Linux
+/// 6.8) looks the id up in the caller's namespace only, and fails with `ENOENT` for a mount that is not
+/// there (detached, or another namespace's). Other errors (`ENOSYS` on older kernels) are returned.
+pub(crate) fn mount_in_my_namespace(id: u64) -> std::io::Result<bool> {
+    /// `struct mnt_id_req`, first version (`MNT_ID_REQ_SIZE_VER0`, 24 bytes).
+    #[repr(C)]
+    struct MntIdReq {
+        size: u32,
+        spare: u32,
+        mnt_id: u64,
+        param: u64,
+    }
+    const SYS_STATMOUNT: libc::c_long = 457;
+    let req = MntIdReq {
+        size: std::mem::size_of::<MntIdReq>() as u32,
+        spare: 0,
+        mnt_id: id,
+        param: 0,
+    };
+    // The fixed part of `struct statmount` (its `size` and `mask` and the basic fields); nothing is
+    // asked for (`param` 0), so the kernel writes only that part.
+    let mut buf = [0u64; 64];
+    // SAFETY: `req` is a valid request whose size it carries; `buf` is valid for writes of its length in
+    // bytes, which is passed; the kernel touches both only during the call.
+    let r = unsafe {
+        libc::syscall(
+            SYS_STATMOUNT,
+            &req as *const MntIdReq,
+            buf.as_mut_ptr(),
+            std::mem::size_of_val(&buf),
+            0,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::ENOENT) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
 }

@@ -97,6 +97,7 @@ pub struct Running {
     line: [u8; 128],
     filled: usize,
     stage0_hwm_kib: Option<u64>,
+    sealed: Option<SealedBinary>,
 }
 
 fn errno(what: &str) -> String {
@@ -207,9 +208,6 @@ pub fn spawn(c: &Candidate, message: &[u8], timeout: Duration) -> Result<Running
         libc::posix_spawnattr_destroy(&mut at);
         r
     };
-    // posix_spawn returns once the child has exec'd: it runs from the protected file, which lives on
-    // as long as it does.
-    drop(sealed);
     close(theirs);
     close(log_w);
     if r != 0 {
@@ -230,6 +228,10 @@ pub fn spawn(c: &Candidate, message: &[u8], timeout: Duration) -> Result<Running
         line: [0; 128],
         filled: 0,
         stage0_hwm_kib: None,
+        // A one-shot runtime lets go of the protected file once the report is in (dropping it earlier
+        // would be as safe: the executor holds the file itself): its teardown, a mount's dissolution
+        // with an RCU grace period (about 0.04 ms, BENCHMARKS.md), is then off the start's path.
+        sealed,
     };
     if c.ready_byte {
         let mut b = [0u8; 1];
@@ -309,6 +311,7 @@ impl Running {
 
     /// Ends the stages and returns what they used.
     pub fn end(mut self, latency: Duration) -> Sample {
+        drop(self.sealed.take());
         let (maxrss_kib, cpu, minflt) = self.teardown();
         Sample {
             latency,

@@ -663,7 +663,7 @@ fn main() {
     for w in &works {
         let mut cands = candidates(w, &ours, &ours_cli, exe, floor, a.reexec, &variants);
         if let Some(only) = &a.only {
-            cands.retain(|c| c.name.contains(only.as_str()));
+            cands.retain(|c| only.split(',').any(|o| c.name.contains(o)));
         }
         let sc = measure(w, &cands, a.runs, &mut order);
         print!(
