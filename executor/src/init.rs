@@ -43,6 +43,25 @@ pub fn fast_init_args(args: &[OsString]) -> Option<(Dialect, Mode, &[OsString])>
     }
 }
 
+/// The protection step, as early as a program can take it: `nsbootstrap-init` calls this from a
+/// constructor (`.init_array`), after the C library's start-up and the standard library's own argument
+/// set-up but before `main` and the Rust runtime's set-up in it (signal handlers, the main thread's stack
+/// guard, which reads `/proc/self/maps`). When the process was spawned from a file that is not
+/// protected, it protects the binary and re-executes from it here, so the first image does as little as
+/// possible. Anything else (already protected, protection switched off, a failure) returns, and
+/// [`init`] takes the same step again, with its logs: the check is remembered, so that costs nothing.
+pub fn protect_early() {
+    if std::env::var_os(crate::env::INITPIPE).is_none() || std::env::args_os().next().is_none() {
+        return;
+    }
+    if nsbootstrap_protect::running_protected().is_none()
+        && !nsbootstrap_protect::unprotected_requested()
+    {
+        // Returns only on failure, which init() reports.
+        let _ = nsbootstrap_protect::ensure_protected();
+    }
+}
+
 /// `nsbootstrap init`: runs the bootstrap; in the final process waits for the go-ahead, then execs `command`.
 pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     // Before anything else: never run from a file that can be written (spec section 16.4,

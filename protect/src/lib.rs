@@ -121,10 +121,14 @@ pub fn running_sealed() -> bool {
     running_protected() == Some(Method::Memfd)
 }
 
-/// How the file this process runs from is protected, if it is: see [`protection_of`].
+/// How the file this process runs from is protected, if it is: see [`protection_of`]. Checked once
+/// per process and remembered (only an exec changes the file, and an exec starts afresh).
 pub fn running_protected() -> Option<Method> {
-    let exe = std::fs::File::open("/proc/self/exe").ok()?;
-    protection_of(exe.as_fd())
+    static RUNNING: std::sync::OnceLock<Option<Method>> = std::sync::OnceLock::new();
+    *RUNNING.get_or_init(|| {
+        let exe = std::fs::File::open("/proc/self/exe").ok()?;
+        protection_of(exe.as_fd())
+    })
 }
 
 /// How the file `fd` names is protected against writes from a process that reaches it, if it is.

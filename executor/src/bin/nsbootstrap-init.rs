@@ -12,6 +12,22 @@
 //! (A leading `init` is accepted, so that a runtime's `nsbootstrap init ...` command line works as is.)
 
 use nsbootstrap_executor::init;
+
+/// The protection step before `main` ([`init::protect_early`]).
+#[allow(unsafe_code)]
+mod early {
+    extern "C" fn protect_before_main() {
+        nsbootstrap_executor::init::protect_early();
+    }
+
+    /// A constructor: the C library calls every `.init_array` entry before `main`, in section order.
+    /// Priority 200 sorts it after the standard library's argument set-up (`.init_array.00099`), so
+    /// `std::env::args_os` is filled in when it runs. The only `unsafe` thing about it is the placement
+    /// (`link_section`): the function is an ordinary safe one that takes no arguments.
+    #[used]
+    #[link_section = ".init_array.00200"]
+    static PROTECT_BEFORE_MAIN: extern "C" fn() = protect_before_main;
+}
 use std::ffi::OsString;
 use std::process::ExitCode;
 
