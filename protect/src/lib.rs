@@ -343,11 +343,16 @@ impl SealedBinary {
             raw::fsconfig_create(ctx.as_fd())?;
             raw::fsmount(ctx.as_fd(), raw::MOUNT_ATTR_RDONLY)?
         };
-        let layer = |fd: &OwnedFd| CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        // Both layers by descriptor path, in one "lowerdir" (top first): no path of ours has to be
+        // escaped, and kernels before "lowerdir+" (6.8) take it too.
+        let layers = CString::new(format!(
+            "/proc/self/fd/{}:/proc/self/fd/{}",
+            dir.as_raw_fd(),
+            empty.as_raw_fd()
+        ))?;
         let ctx = raw::fsopen(c"overlay")?;
         raw::fsconfig_string(ctx.as_fd(), c"source", c"nsbootstrap-protect")?;
-        raw::fsconfig_string(ctx.as_fd(), c"lowerdir+", &layer(&dir)?)?;
-        raw::fsconfig_string(ctx.as_fd(), c"lowerdir+", &layer(&empty)?)?;
+        raw::fsconfig_string(ctx.as_fd(), c"lowerdir", &layers)?;
         raw::fsconfig_create(ctx.as_fd())?;
         let mnt = raw::fsmount(
             ctx.as_fd(),
