@@ -156,14 +156,14 @@ pub fn protection_of(fd: BorrowedFd<'_>) -> Option<Method> {
     if let Ok(seals) = fcntl(fd, FcntlArg::F_GET_SEALS) {
         return (seals & SEALS == SEALS).then_some(Method::Memfd);
     }
-    let vfs = nix::sys::statvfs::fstatvfs(fd).ok()?;
-    if !vfs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
+    // One fstatfs for both: the mount's flags (read-only) and the filesystem's type.
+    let fs = nix::sys::statfs::fstatfs(fd).ok()?;
+    if !fs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
         return None;
     }
     if attached(fd)? {
         return None;
     }
-    let fs = nix::sys::statfs::fstatfs(fd).ok()?;
     Some(if fs.filesystem_type().0 as i64 == OVERLAYFS_MAGIC {
         Method::Overlay
     } else {
