@@ -720,6 +720,47 @@ fn executor_memfd_protection_resists_the_overwrite() {
     attack(Side::Executor, Method::Memfd)
 }
 
+/// A rootless runtime spawns the executor from its file: without CAP_SYS_ADMIN over its mount namespace
+/// the mount-based methods are refused, and the automatic choice falls back to the sealed memfd copy.
+fn rootless_from_its_file_falls_back_to_the_memfd_copy() {
+    let _g = serial();
+    let (uid, gid, _, _) = rootless_user();
+    let on_disk = env!("CARGO_BIN_EXE_nsbootstrap-init");
+    let plan = BootstrapPlan::builder()
+        .create(NamespaceKind::User)
+        .create(NamespaceKind::Pid)
+        .map_user(0, uid, 1)
+        .map_group(0, gid, 1)
+        .rootless_euid(true)
+        .build();
+    let mut spawn = SpawnSpec::new(
+        on_disk,
+        &["init", "--dialect", "nsbootstrap-1"],
+        Dialect::Nsbootstrap1,
+    );
+    spawn.credentials = Some((uid, gid));
+    spawn.env_remove.push("NSBOOTSTRAP_UNPROTECTED".into());
+    spawn.env_remove.push("NSBOOTSTRAP_PROTECT".into());
+    let mut ex = Executor::spawn(&spawn).unwrap();
+    ex.send(&plan.to_bytes(Dialect::Nsbootstrap1).unwrap())
+        .unwrap();
+    let r = ex
+        .read_report(T)
+        .unwrap_or_else(|e| panic!("{e}: {:#?}", ex.finish_logs_after_kill()));
+    let running = std::fs::File::open(format!("/proc/{}/exe", r.stage2)).unwrap();
+    assert_eq!(
+        nsbootstrap_protect::protection_of(running.as_fd()),
+        Some(Method::Memfd)
+    );
+    drop(running);
+    ex.go_ahead().unwrap();
+    assert!(ex.wait_stage0(T).unwrap().success());
+    assert!(ex.wait_pid(r.stage1, T).unwrap().success());
+    assert!(ex.wait_pid(r.stage2, T).unwrap().success());
+    drop(ex);
+    assert!(my_children().is_empty());
+}
+
 /// Spawned from its file with the protection switched off, the executor runs from the file on disk and
 /// says so on the log pipe even at the error level; spawned with a method name it does not know, it
 /// refuses to start.
@@ -1203,6 +1244,11 @@ fn main() {
             Test::new(
                 "executor_memfd_protection_resists_the_overwrite",
                 executor_memfd_protection_resists_the_overwrite,
+            )
+            .needs(Needs::Root),
+            Test::new(
+                "rootless_from_its_file_falls_back_to_the_memfd_copy",
+                rootless_from_its_file_falls_back_to_the_memfd_copy,
             )
             .needs(Needs::Root),
             Test::new(
