@@ -136,8 +136,10 @@ pub fn running_protected() -> Option<Method> {
 /// - [`Method::Memfd`]: a memfd carrying [`SEALS`]. The seals cannot be removed (`F_SEAL_SEAL`), and
 ///   `F_SEAL_WRITE` refuses every write and every new shared writable mapping, through any descriptor.
 /// - [`Method::Bind`] or [`Method::Overlay`] (by the filesystem's type): a file on a **read-only mount
-///   that is detached**: its mount id (`statx`) is not in this process's `/proc/self/mountinfo`. Why this
-///   is enough, and why it is checked rather than trusted from a marker:
+///   that is detached**: the mount is not in this process's mount namespace (`statmount(2)` by its
+///   unique id from `statx` fails with `ENOENT`; before Linux 6.8, its id is not in
+///   `/proc/self/mountinfo`). Why this is enough, and why it is checked rather than trusted from a
+///   marker:
 ///   - read-only: opening the file for writing, through `/proc/PID/exe`, through a held `O_PATH`
 ///     descriptor reopened via `/proc/self/fd`, or any path on that mount, fails with `EROFS`;
 ///   - detached: no path in any mount namespace leads to the mount, so nobody can remount it writable
