@@ -5,6 +5,23 @@ use nsbootstrap_codec::{BootstrapPlan, Dialect, Mode, NamespaceKind};
 mod codec_cmd;
 mod run;
 
+/// `nsbootstrap init` takes the protection step before `main`, as `nsbootstrap-init` does
+/// ([`init::protect_early`]); every other subcommand is left alone.
+#[allow(unsafe_code)]
+mod early {
+    extern "C" fn protect_before_main() {
+        if std::env::args_os().nth(1).is_some_and(|a| a == "init") {
+            nsbootstrap_executor::init::protect_early();
+        }
+    }
+
+    /// A constructor, sorted after the standard library's argument set-up (`.init_array.00099`); the
+    /// only `unsafe` thing about it is the placement (`link_section`).
+    #[used]
+    #[link_section = ".init_array.00200"]
+    static PROTECT_BEFORE_MAIN: extern "C" fn() = protect_before_main;
+}
+
 use codec_cmd::CliError;
 use nsbootstrap_executor::init;
 use run::RunFlags;
