@@ -2,6 +2,7 @@
 
 use crate::error::{Problem, Snippet};
 use crate::text::{self, Lines, Mode};
+use crate::wire::MAX_ID_RANGES;
 
 /// One mapped range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,13 +75,13 @@ fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
 }
 
 /// Maps of at most this many ranges (nearly all of them) are checked with arrays of this size on the stack
-/// rather than arrays for [`crate::MAX_ID_RANGES`] ranges, which cost more to zero than the check itself.
+/// rather than arrays for [`MAX_ID_RANGES`] ranges, which cost more to zero than the check itself.
 const FEW: usize = 8;
 
 /// Finds an overlapping pair among `ranges` (by line numbers, 1-based, the lower first), checking the
 /// container side before the host side. Sorts line indexes on the stack: O(n log n), no allocation.
 pub(crate) fn find_overlap(ranges: &[IdRange]) -> Option<((usize, usize), &'static str)> {
-    let n = ranges.len().min(crate::MAX_ID_RANGES);
+    let n = ranges.len().min(MAX_ID_RANGES);
     if n < 2 {
         return None;
     }
@@ -90,7 +91,7 @@ pub(crate) fn find_overlap(ranges: &[IdRange]) -> Option<((usize, usize), &'stat
         return overlap_in_order(ranges, &mut order[..n]);
     }
     // Beyond the kernel's limit the caller reports id-map-too-long; pairs past it are not checked here.
-    let mut order = [0u16; crate::MAX_ID_RANGES];
+    let mut order = [0u16; MAX_ID_RANGES];
     overlap_in_order(ranges, &mut order[..n])
 }
 
@@ -211,10 +212,10 @@ pub(crate) fn accepts_strict(text: &[u8]) -> bool {
 /// [`validate`] for a map of any length, with up to 340 ranges on the stack: no heap allocation.
 #[inline(never)]
 fn validate_long(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem)> {
-    let mut ranges = [IdRange::new(0, 0, 0); crate::MAX_ID_RANGES];
+    let mut ranges = [IdRange::new(0, 0, 0); MAX_ID_RANGES];
     let mut n = 0;
     for (at, line, had_lf) in Lines::new(text) {
-        if n == crate::MAX_ID_RANGES {
+        if n == MAX_ID_RANGES {
             let total = n + Lines::new(&text[at..]).count();
             return Err((at, Problem::IdMapTooLong { ranges: total }));
         }
@@ -265,7 +266,7 @@ impl<'a> IdMapRef<'a> {
 }
 
 /// Writes the canonical text of `ranges` through `sink`.
-pub(crate) fn write_canonical(ranges: &[IdRange], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(ranges: &[IdRange], sink: &mut impl crate::wire::Sink) {
     for r in ranges {
         sink.decimal(u64::from(r.container_id));
         sink.bytes(b" ");
@@ -281,7 +282,7 @@ pub(crate) fn check_ranges(ranges: &[IdRange]) -> Result<(), Problem> {
     if ranges.is_empty() {
         return Err(Problem::EmptyPayload);
     }
-    if ranges.len() > crate::MAX_ID_RANGES {
+    if ranges.len() > MAX_ID_RANGES {
         return Err(Problem::IdMapTooLong {
             ranges: ranges.len(),
         });
@@ -392,7 +393,7 @@ mod tests {
                 })
                 .collect();
             let found = find_overlap(&ranges);
-            let mut big = [0u16; crate::MAX_ID_RANGES];
+            let mut big = [0u16; MAX_ID_RANGES];
             let in_big = if n < 2 {
                 None
             } else {

@@ -66,7 +66,7 @@ pub(crate) fn check_entries(list: &[Option<PathBuf>]) -> Result<(), Problem> {
             });
         }
         if text::has_nul(b) {
-            return Err(Problem::ForbiddenByte { byte: 0 });
+            return Err(Problem::EmbeddedNul);
         }
         text::check_path(b, Mode::Strict)?;
     }
@@ -74,7 +74,7 @@ pub(crate) fn check_entries(list: &[Option<PathBuf>]) -> Result<(), Problem> {
 }
 
 /// Writes the canonical list (without the string's final NUL) through `sink`.
-pub(crate) fn write_canonical(list: &[Option<PathBuf>], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(list: &[Option<PathBuf>], sink: &mut impl crate::wire::Sink) {
     for p in list {
         if let Some(p) = p {
             sink.bytes(p.as_os_str().as_bytes());

@@ -181,7 +181,7 @@ pub(crate) fn accepts_strict(text: &[u8], dialect: Dialect) -> bool {
         let path = &entry[at..];
         if (kind == NamespaceKind::Time && !dialect.has_time_namespace())
             || path.first() != Some(&b'/')
-            || path.len() > crate::MAX_PATH
+            || path.len() > crate::wire::MAX_PATH
             || seen & kind.flag() != 0
         {
             return false;
@@ -231,11 +231,10 @@ pub(crate) fn check_entries(list: &[NamespacePath], dialect: Dialect) -> Result<
     let mut seen = 0u32;
     for e in list {
         let path = e.path.as_os_str().as_bytes();
-        if text::has_nul(path) || text::find_byte(path, b',').is_some() {
-            let byte = path.iter().copied().find(|&b| b == b',' || b == 0);
-            return Err(Problem::ForbiddenByte {
-                byte: byte.unwrap_or(0),
-            });
+        match path.iter().copied().find(|&b| b == b',' || b == 0) {
+            Some(0) => return Err(Problem::EmbeddedNul),
+            Some(byte) => return Err(Problem::ForbiddenByte { byte }),
+            None => {}
         }
         if e.kind == NamespaceKind::Time && !dialect.has_time_namespace() {
             return Err(Problem::NamespaceTypeNotInDialect { kind: e.kind });
@@ -255,7 +254,7 @@ pub(crate) fn check_entries(list: &[NamespacePath], dialect: Dialect) -> Result<
 }
 
 /// Writes the canonical text through `sink`.
-pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl crate::wire::Sink) {
     for (i, e) in list.iter().enumerate() {
         if i > 0 {
             sink.bytes(b",");

@@ -2,12 +2,13 @@
 
 use crate::attribute::Attribute;
 use crate::dialect::Dialect;
-use crate::error::{Error, PlanRule};
+use crate::error::{DecodeError, PlanError};
 use crate::idmap::IdRange;
-use crate::message::{MessageView, NLM_F_REQUEST};
+use crate::message::MessageView;
 use crate::namespace::{CloneFlags, NamespaceKind};
 use crate::nspaths::NamespacePath;
 use crate::timens::{Clock, TimeOffset};
+use crate::wire::NLM_F_REQUEST;
 use std::path::PathBuf;
 
 /// The netlink header fields that carry no meaning but are kept so that decode and encode are byte-exact.
@@ -38,7 +39,8 @@ impl Default for NetlinkFields {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct BootstrapPlan {
-    /// The dialect this plan is meant for, when it says (JSON `"dialect"`).
+    /// The dialect this plan is meant for, when it says (JSON `"dialect"`): [`BootstrapPlan::encode`] then
+    /// refuses to encode it in any other dialect ([`crate::EncodeError::DialectMismatch`]).
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
@@ -160,8 +162,8 @@ impl BootstrapPlan {
     }
 
     /// Decodes `bytes` (exactly one message) strictly into an owned plan.
-    pub fn decode(bytes: &[u8], dialect: Dialect) -> Result<Self, Error> {
-        MessageView::decode(bytes, dialect, crate::Mode::Strict).map(|v| Self::from_view(&v))
+    pub fn decode(bytes: &[u8], dialect: Dialect) -> Result<Self, DecodeError> {
+        MessageView::decode(bytes, dialect, crate::text::Mode::Strict).map(|v| Self::from_view(&v))
     }
 
     /// Whether the plan sets `attr` (clone flags are always sent).
@@ -183,19 +185,19 @@ impl BootstrapPlan {
     }
 
     /// The plan-consistency rules of spec section 8, which an executor checks before any side effect.
-    pub fn check(&self) -> Result<(), Error> {
+    pub fn check(&self) -> Result<(), PlanError> {
         let flags = self.clone_flags;
-        let fail = |rule| Err(Error::Plan { rule });
+        let fail = Err;
         if (self.uid_map.is_some() || self.gid_map.is_some())
             && !flags.contains(NamespaceKind::User)
         {
-            return fail(PlanRule::MapWithoutUserns);
+            return fail(PlanError::MapWithoutUserns);
         }
         if self.time_offsets.is_some() && !flags.contains(NamespaceKind::Time) {
-            return fail(PlanRule::OffsetsWithoutTimens);
+            return fail(PlanError::OffsetsWithoutTimens);
         }
         if let Some(e) = self.namespace_paths.iter().find(|e| flags.contains(e.kind)) {
-            return fail(PlanRule::JoinAndCreate(e.kind));
+            return fail(PlanError::JoinAndCreate(e.kind));
         }
         Ok(())
     }

@@ -223,7 +223,7 @@ pub(crate) fn check_offsets(list: &[TimeOffset]) -> Result<(), Problem> {
 }
 
 /// Writes the canonical text through `sink`.
-pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl crate::wire::Sink) {
     for o in list {
         sink.bytes(o.clock.name().as_bytes());
         sink.bytes(b" ");

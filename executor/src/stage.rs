@@ -8,10 +8,9 @@
 use crate::log::Logger;
 use crate::sys::{Cloned, Sys};
 use nix::errno::Errno;
-use nsbootstrap_codec::{
-    BootstrapPlan, CgroupNs, Dialect, JoinOrder, MessageReader, Mode, NamespaceKind, PidReport,
-    Sync, CREATE_CGROUP_NS,
-};
+use nsbootstrap_codec::dialect::{CgroupNs, JoinOrder};
+use nsbootstrap_codec::sync::{SyncMsg, CREATE_CGROUP_NS};
+use nsbootstrap_codec::{BootstrapPlan, Dialect, MessageReader, Mode, NamespaceKind, PidReport};
 use std::ffi::CString;
 use std::fmt;
 use std::os::fd::RawFd;
@@ -285,7 +284,7 @@ impl<'p, S: Sys> Stages<'p, S> {
         self.end(stage, 1)
     }
 
-    fn send(&mut self, stage: u8, fd: RawFd, s: Sync) {
+    fn send(&mut self, stage: u8, fd: RawFd, s: SyncMsg) {
         let v = s.value(self.p.dialect).unwrap_or(0);
         step!(
             self,
@@ -315,9 +314,9 @@ impl<'p, S: Sys> Stages<'p, S> {
         }
     }
 
-    fn expect(&mut self, stage: u8, fd: RawFd, peer: &str, want: Sync) {
+    fn expect(&mut self, stage: u8, fd: RawFd, peer: &str, want: SyncMsg) {
         let got = self.recv(stage, fd, peer);
-        if Sync::from_value(got, self.p.dialect) != Some(want) {
+        if SyncMsg::from_value(got, self.p.dialect) != Some(want) {
             self.die(
                 stage,
                 "sync",
@@ -363,12 +362,12 @@ impl<'p, S: Sys> Stages<'p, S> {
         crate::log!(l, Debug, "stage-1 is {}", self.stage1);
         loop {
             let v = self.recv(0, my1, "stage-1");
-            match Sync::from_value(v, self.p.dialect) {
-                Some(Sync::UsermapPls) => {
+            match SyncMsg::from_value(v, self.p.dialect) {
+                Some(SyncMsg::UsermapPls) => {
                     self.write_id_maps();
-                    self.send(0, my1, Sync::UsermapAck);
+                    self.send(0, my1, SyncMsg::UsermapAck);
                 }
-                Some(Sync::TimeoffsetsPls) => {
+                Some(SyncMsg::TimeoffsetsPls) => {
                     let p = self.p;
                     let pid = self.stage1;
                     let text = p.time_offsets.as_deref().unwrap_or(b"");
@@ -381,13 +380,13 @@ impl<'p, S: Sys> Stages<'p, S> {
                         self.sys.write_file(path.as_cstr(), text),
                         "/proc/{pid}/timens_offsets"
                     );
-                    self.send(0, my1, Sync::TimeoffsetsAck);
+                    self.send(0, my1, SyncMsg::TimeoffsetsAck);
                 }
-                Some(Sync::MountsourcesPls) => {
+                Some(SyncMsg::MountsourcesPls) => {
                     self.send_mount_sources();
-                    self.send(0, my1, Sync::MountsourcesAck);
+                    self.send(0, my1, SyncMsg::MountsourcesAck);
                 }
-                Some(Sync::RecvpidPls) => {
+                Some(SyncMsg::RecvpidPls) => {
                     let pid = self.recv(0, my1, "stage-1") as i32;
                     self.stage2 = pid;
                     let report = PidReport {
@@ -412,9 +411,9 @@ impl<'p, S: Sys> Stages<'p, S> {
                     );
                     // The report goes out before the ACK: the runtime, which waits for it, learns the
                     // PIDs before stage 1 wakes up to compete for a CPU.
-                    self.send(0, my1, Sync::RecvpidAck);
+                    self.send(0, my1, SyncMsg::RecvpidAck);
                 }
-                Some(Sync::ChildFinish) => break,
+                Some(SyncMsg::ChildFinish) => break,
                 _ => self.die(
                     0,
                     "sync",
@@ -424,8 +423,8 @@ impl<'p, S: Sys> Stages<'p, S> {
             }
         }
         self.sys.close(my1);
-        self.send(0, my2, Sync::Grandchild);
-        self.expect(0, my2, "stage-2", Sync::ChildFinish);
+        self.send(0, my2, SyncMsg::Grandchild);
+        self.expect(0, my2, "stage-2", SyncMsg::ChildFinish);
         crate::log!(l, Debug, "<~ stage-0");
         self.sys.exit(0)
     }
@@ -612,8 +611,8 @@ impl<'p, S: Sys> Stages<'p, S> {
                     "for the id maps"
                 );
             }
-            self.send(1, sync, Sync::UsermapPls);
-            self.expect(1, sync, "stage-0", Sync::UsermapAck);
+            self.send(1, sync, SyncMsg::UsermapPls);
+            self.expect(1, sync, "stage-0", SyncMsg::UsermapAck);
             if !p.joins.is_empty() {
                 step!(
                     self,
@@ -647,7 +646,7 @@ impl<'p, S: Sys> Stages<'p, S> {
             );
         }
         if p.plan.mount_sources.is_some() {
-            self.send(1, sync, Sync::MountsourcesPls);
+            self.send(1, sync, SyncMsg::MountsourcesPls);
             for &to in p.mount_fds.iter().filter(|&&f| f != -1) {
                 let fd = step!(
                     self,
@@ -667,11 +666,11 @@ impl<'p, S: Sys> Stages<'p, S> {
                     self.sys.close(fd);
                 }
             }
-            self.expect(1, sync, "stage-0", Sync::MountsourcesAck);
+            self.expect(1, sync, "stage-0", SyncMsg::MountsourcesAck);
         }
         if p.time_offsets.is_some() {
-            self.send(1, sync, Sync::TimeoffsetsPls);
-            self.expect(1, sync, "stage-0", Sync::TimeoffsetsAck);
+            self.send(1, sync, SyncMsg::TimeoffsetsPls);
+            self.expect(1, sync, "stage-0", SyncMsg::TimeoffsetsAck);
         }
         match step!(
             self,
@@ -685,7 +684,7 @@ impl<'p, S: Sys> Stages<'p, S> {
         }
         self.sys.close(self.pair2[1]);
         // RECVPID_PLS and the PID in one write: stage 0, on the report's critical path, wakes up once.
-        let pls = Sync::RecvpidPls.value(self.p.dialect).unwrap_or(0);
+        let pls = SyncMsg::RecvpidPls.value(self.p.dialect).unwrap_or(0);
         let mut both = [0u8; 8];
         both[..4].copy_from_slice(&pls.to_ne_bytes());
         both[4..].copy_from_slice(&self.stage2.to_ne_bytes());
@@ -696,8 +695,8 @@ impl<'p, S: Sys> Stages<'p, S> {
             self.sys.write_all(sync, &both),
             "send RecvpidPls and the stage-2 PID"
         );
-        self.expect(1, sync, "stage-0", Sync::RecvpidAck);
-        self.send(1, sync, Sync::ChildFinish);
+        self.expect(1, sync, "stage-0", SyncMsg::RecvpidAck);
+        self.send(1, sync, SyncMsg::ChildFinish);
         crate::log!(l, Debug, "<~ stage-1");
         self.sys.exit(0)
     }
@@ -739,7 +738,7 @@ impl<'p, S: Sys> Stages<'p, S> {
         let sync = self.pair2[1];
         self.sys.close(self.pair1[1]);
         crate::log!(l, Debug, "~> stage-2");
-        self.expect(2, sync, "stage-0", Sync::Grandchild);
+        self.expect(2, sync, "stage-0", SyncMsg::Grandchild);
         let p = self.p;
         step!(self, 2, "setsid", self.sys.setsid(), "new session");
         step!(self, 2, "setuid", self.sys.setuid_root(), "0");
@@ -830,7 +829,7 @@ impl<'p, S: Sys> Stages<'p, S> {
                 self.sys.close(fd);
             }
         }
-        self.send(2, sync, Sync::ChildFinish);
+        self.send(2, sync, SyncMsg::ChildFinish);
         self.sys.close(sync);
         crate::log!(l, Debug, "<= bootstrap done");
         Final {
@@ -1031,7 +1030,7 @@ mod tests {
         }
     }
 
-    fn sync(s: Sync, d: Dialect) -> Vec<u8> {
+    fn sync(s: SyncMsg, d: Dialect) -> Vec<u8> {
         s.value(d).unwrap().to_ne_bytes().to_vec()
     }
 
@@ -1067,7 +1066,7 @@ mod tests {
             .build();
         let mut rec = Recorder {
             clones: [Cloned::Child, Cloned::Parent(77)].into(),
-            reads: [sync(Sync::RecvpidAck, d)].into(),
+            reads: [sync(SyncMsg::RecvpidAck, d)].into(),
             ..Default::default()
         };
         let code = drive(plan, d, &mut rec);
@@ -1105,7 +1104,7 @@ mod tests {
             .build();
         let mut rec = Recorder {
             clones: [Cloned::Child, Cloned::Parent(78)].into(),
-            reads: [sync(Sync::UsermapAck, d), sync(Sync::RecvpidAck, d)].into(),
+            reads: [sync(SyncMsg::UsermapAck, d), sync(SyncMsg::RecvpidAck, d)].into(),
             ..Default::default()
         };
         assert_eq!(drive(plan, d, &mut rec), 0);
@@ -1156,11 +1155,11 @@ mod tests {
         let mut rec = Recorder {
             clones: [Cloned::Parent(50)].into(),
             reads: [
-                sync(Sync::UsermapPls, d),
-                sync(Sync::RecvpidPls, d),
+                sync(SyncMsg::UsermapPls, d),
+                sync(SyncMsg::RecvpidPls, d),
                 60i32.to_ne_bytes().to_vec(),
-                sync(Sync::ChildFinish, d),
-                sync(Sync::ChildFinish, d),
+                sync(SyncMsg::ChildFinish, d),
+                sync(SyncMsg::ChildFinish, d),
             ]
             .into(),
             eperm_on: vec!["uid_map"],

@@ -4,7 +4,8 @@
 //! report, send the go-ahead, and reap every stage. `nsbootstrap run` and the conformance suite use it;
 //! it drives any implementation (`nsbootstrap init`, `runc init`, ...).
 
-use nsbootstrap_codec::{Dialect, PidReport, GO_AHEAD};
+use nsbootstrap_codec::sync::GO_AHEAD;
+use nsbootstrap_codec::{Dialect, PidReport};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
