@@ -7,11 +7,11 @@
 //! joined.
 
 use crate::dialect::{Attr27290, Dialect};
-use crate::idmap::IdRange;
 use crate::namespace::{CloneFlags, NamespaceKind};
-use crate::nspaths::NamespacePath;
+use crate::payload::id_map::IdRange;
+use crate::payload::ns_paths::NamespacePath;
+use crate::payload::time_offsets::{Clock, TimeOffset};
 use crate::plan::{BootstrapPlan, NetlinkFields};
-use crate::timens::{Clock, TimeOffset};
 use arbitrary::{Arbitrary, Result, Unstructured};
 use std::path::PathBuf;
 

@@ -195,20 +195,31 @@ const fn key(number: u16) -> Option<usize> {
 
 /// No row.
 const NONE: u8 = u8::MAX;
+/// A row the number has, but not in this dialect (its index in the low bits).
+const ELSEWHERE: u8 = 0x80;
 
-/// The rows of each number (at most two: 27290 has one meaning per dialect), by [`key`].
-const BY_NUMBER: [[u8; 2]; 64] = {
-    let mut by = [[NONE; 2]; 64];
+/// What each number means in each dialect, by [`key`] then position in [`Dialect::ALL`]: a row index,
+/// `ELSEWHERE | row` when the protocol knows the number but the dialect does not use it (for 27290, the
+/// meaning of the newest dialect: the last row with the number), `NONE` for a number no dialect knows.
+/// Built from [`TABLE`], so that a lookup is one load.
+const BY_NUMBER: [[u8; 5]; 64] = {
+    let mut by = [[NONE; 5]; 64];
     let mut i = 0;
     while i < TABLE.len() {
         let Some(k) = key(TABLE[i].number) else {
             panic!("a number outside the key ranges");
         };
-        if by[k][0] == NONE {
-            by[k][0] = i as u8;
-        } else {
-            assert!(by[k][1] == NONE);
-            by[k][1] = i as u8;
+        let mut d = 0;
+        while d < Dialect::ALL.len() {
+            let cell = &mut by[k][d];
+            if TABLE[i].dialects & Dialect::ALL[d].bit() != 0 {
+                // One meaning per number and dialect.
+                assert!(*cell == NONE || *cell & ELSEWHERE != 0);
+                *cell = i as u8;
+            } else if *cell == NONE || *cell & ELSEWHERE != 0 {
+                *cell = ELSEWHERE | i as u8;
+            }
+            d += 1;
         }
         i += 1;
     }
@@ -265,34 +276,29 @@ impl Attribute {
         let Some(k) = key(number) else {
             return Err(None);
         };
-        let [a, b] = BY_NUMBER[k];
-        let Some(first) = TABLE.get(usize::from(a)) else {
-            return Err(None);
-        };
-        if first.dialects & dialect.bit() != 0 {
-            return Ok(first.attr);
-        }
-        match TABLE.get(usize::from(b)) {
-            Some(second) if second.dialects & dialect.bit() != 0 => Ok(second.attr),
-            Some(second) => Err(Some(second.attr)),
-            None => Err(Some(first.attr)),
+        let cell = BY_NUMBER[k][dialect as usize];
+        match TABLE.get(usize::from(cell & !ELSEWHERE)) {
+            Some(row) if cell & ELSEWHERE == 0 => Ok(row.attr),
+            Some(row) if cell != NONE => Err(Some(row.attr)),
+            _ => Err(None),
         }
     }
 
     /// A human name for a raw number, whatever the dialect (the names of its meanings, joined by `/`).
     pub fn describe_number(number: u16) -> &'static str {
-        match key(number).map(|k| BY_NUMBER[k]) {
-            Some([a, b]) if b != NONE => {
-                if (TABLE[usize::from(a)].attr, TABLE[usize::from(b)].attr)
-                    == (Attribute::MountSources, Attribute::TimeOffsets)
-                {
-                    "mount_sources/time_offsets"
-                } else {
-                    TABLE[usize::from(b)].name
-                }
+        let Some(k) = key(number) else {
+            return "unknown";
+        };
+        let mut rows = TABLE.iter().filter(|r| key(r.number) == Some(k));
+        match (rows.next(), rows.next()) {
+            (Some(a), Some(b))
+                if (a.attr, b.attr) == (Attribute::MountSources, Attribute::TimeOffsets) =>
+            {
+                "mount_sources/time_offsets"
             }
-            Some([a, _]) if a != NONE => TABLE[usize::from(a)].name,
-            _ => "unknown",
+            (Some(a), None) => a.name,
+            (Some(_), Some(b)) => b.name,
+            (None, _) => "unknown",
         }
     }
 }

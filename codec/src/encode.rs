@@ -9,7 +9,7 @@
 //! checks every field.
 //!
 //! [`BootstrapPlan::visit`] hands each attribute the plan sends, in canonical order, with its field as a
-//! typed [`Payload`], to a [`Visitor`]: one pass checks every field and sizes every payload (the
+//! typed `Payload`, to a `Visitor`: one pass checks every field and sizes every payload (the
 //! [`Counter`] sink counts digits without formatting them), a second writes the message (the [`Writer`]
 //! sink). Both run the same `Payload::write`, so the sizes are those of the bytes written. The visit
 //! destructures the plan, so a new field that is not sent fails to compile.
@@ -17,142 +17,18 @@
 use crate::attribute::Attribute;
 use crate::dialect::Dialect;
 use crate::error::{EncodeError as Error, Problem};
-use crate::idmap::IdRange;
-use crate::namespace::CLONE_NEWTIME;
-use crate::nspaths::NamespacePath;
+use crate::payload::bools::Bool;
+use crate::payload::clone_flags::{self, Flags};
+use crate::payload::id_map::Ranges;
+use crate::payload::mount_sources::Mounts;
+use crate::payload::ns_paths::Joins;
+use crate::payload::oom::Oom;
+use crate::payload::path::PathText;
+use crate::payload::time_offsets::Offsets;
+use crate::payload::Payload;
 use crate::plan::{BootstrapPlan, NetlinkFields};
-use crate::timens::TimeOffset;
-use crate::wire::{
-    align4, Counter, Header, Sink, Writer, HEADER_LEN, INIT_MSG, MAX_MESSAGE_LEN, MAX_PAYLOAD,
-};
-use crate::{idmap, mounts, nspaths, text, timens};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-
-/// A field of a plan, as an attribute's payload.
-trait Payload {
-    /// Checks the field against the strict grammar and limits of spec section 5.
-    fn check(&self, dialect: Dialect) -> Result<(), Problem>;
-
-    /// Writes the payload, NUL included, through `sink`.
-    fn write(&self, sink: &mut impl Sink);
-
-    /// The payload's length, NUL included.
-    fn len(&self) -> usize {
-        let mut c = Counter(0);
-        self.write(&mut c);
-        c.0
-    }
-}
-
-/// A u32 or bool payload (the clone flags are checked before the visit).
-struct U32(u32);
-
-impl Payload for U32 {
-    fn check(&self, _: Dialect) -> Result<(), Problem> {
-        Ok(())
-    }
-
-    fn write(&self, sink: &mut impl Sink) {
-        sink.bytes(&self.0.to_ne_bytes());
-    }
-}
-
-/// A path payload.
-struct PathText<'p>(&'p Path);
-
-impl Payload for PathText<'_> {
-    fn check(&self, _: Dialect) -> Result<(), Problem> {
-        let b = self.0.as_os_str().as_bytes();
-        if b.is_empty() {
-            Err(Problem::EmptyPayload)
-        } else if text::has_nul(b) {
-            Err(Problem::EmbeddedNul)
-        } else {
-            text::check_path(b, crate::text::Mode::Strict)
-        }
-    }
-
-    fn write(&self, sink: &mut impl Sink) {
-        sink.bytes(self.0.as_os_str().as_bytes());
-        sink.bytes(b"\0");
-    }
-}
-
-/// The namespace paths.
-struct Joins<'p>(&'p [NamespacePath]);
-
-impl Payload for Joins<'_> {
-    fn check(&self, dialect: Dialect) -> Result<(), Problem> {
-        nspaths::check_entries(self.0, dialect)
-    }
-
-    fn write(&self, sink: &mut impl Sink) {
-        nspaths::write_canonical(self.0, sink);
-        sink.bytes(b"\0");
-    }
-}
-
-/// A uid or gid map.
-struct Ranges<'p>(&'p [IdRange]);
-
-impl Payload for Ranges<'_> {
-    fn check(&self, _: Dialect) -> Result<(), Problem> {
-        idmap::check_ranges(self.0)
-    }
-
-    fn write(&self, sink: &mut impl Sink) {
-        idmap::write_canonical(self.0, sink);
-        sink.bytes(b"\0");
-    }
-}
-
-/// The oom_score_adj value.
-struct Oom(i32);
-
-impl Payload for Oom {
-    fn check(&self, _: Dialect) -> Result<(), Problem> {
-        if (-1000..=1000).contains(&self.0) {
-            return Ok(());
-        }
-        Err(Problem::BadOomScoreAdj {
-            text: crate::error::Snippet::new(self.0.to_string().as_bytes()),
-        })
-    }
-
-    fn write(&self, sink: &mut impl Sink) {
-        sink.signed(i64::from(self.0));
-        sink.bytes(b"\0");
-    }
-}
-
-/// The mount sources.
-struct Mounts<'p>(&'p [Option<PathBuf>]);
-
-impl Payload for Mounts<'_> {
-    fn check(&self, _: Dialect) -> Result<(), Problem> {
-        mounts::check_entries(self.0)
-    }
-
-    fn write(&self, sink: &mut impl Sink) {
-        mounts::write_canonical(self.0, sink);
-        sink.bytes(b"\0");
-    }
-}
-
-/// The time offsets.
-struct Offsets<'p>(&'p [TimeOffset]);
-
-impl Payload for Offsets<'_> {
-    fn check(&self, _: Dialect) -> Result<(), Problem> {
-        timens::check_offsets(self.0)
-    }
-
-    fn write(&self, sink: &mut impl Sink) {
-        timens::write_canonical(self.0, sink);
-        sink.bytes(b"\0");
-    }
-}
+use crate::text::Mode;
+use crate::wire::{align4, Header, Writer, HEADER_LEN, INIT_MSG, MAX_MESSAGE_LEN, MAX_PAYLOAD};
 
 /// What [`BootstrapPlan::visit`] hands each attribute to.
 trait Visitor {
@@ -254,7 +130,7 @@ impl BootstrapPlan {
             time_offsets,
             console_path,
         } = self;
-        v.attribute(CloneFlags, U32(clone_flags.bits()))?;
+        v.attribute(CloneFlags, Flags(clone_flags.bits()))?;
         if !namespace_paths.is_empty() {
             v.attribute(NamespacePaths, Joins(namespace_paths))?;
         }
@@ -271,13 +147,13 @@ impl BootstrapPlan {
             v.attribute(NewgidmapPath, PathText(p))?;
         }
         if let Some(b) = *setgroups {
-            v.attribute(Setgroups, U32(b.into()))?;
+            v.attribute(Setgroups, Bool(b))?;
         }
         if let Some(o) = *oom_score_adj {
             v.attribute(OomScoreAdj, Oom(o))?;
         }
         if let Some(b) = *rootless_euid {
-            v.attribute(RootlessEuid, U32(b.into()))?;
+            v.attribute(RootlessEuid, Bool(b))?;
         }
         if let Some(m) = mount_sources {
             v.attribute(MountSources, Mounts(m))?;
@@ -294,17 +170,9 @@ impl BootstrapPlan {
     /// Checks the plan for `dialect` (see [`BootstrapPlan::validate`]) and sizes its message: fills
     /// `payloads` and returns the message's length.
     fn layout(&self, dialect: Dialect, payloads: &mut Payloads) -> Result<usize, Error> {
-        let mut allowed = crate::namespace::CloneFlags::NAMESPACE_BITS;
-        if !dialect.has_time_namespace() {
-            allowed &= !CLONE_NEWTIME;
-        }
-        let bad = self.clone_flags.bits() & !allowed;
-        if bad != 0 {
-            return Err(plan_error(
-                Attribute::CloneFlags,
-                Problem::UnknownCloneFlags { bits: bad },
-            ));
-        }
+        // The clone flags' error comes first.
+        clone_flags::check(self.clone_flags.bits(), Mode::Strict, dialect)
+            .map_err(|p| plan_error(Attribute::CloneFlags, p))?;
         // Every attribute the dialect lacks is refused (the first in canonical order) before any field is
         // checked.
         let mask = dialect_mask(dialect);
@@ -416,6 +284,7 @@ impl BootstrapPlan {
 mod tests {
     use super::*;
     use crate::namespace::NamespaceKind;
+    use std::path::PathBuf;
 
     #[test]
     fn layout_of_a_small_plan() {

@@ -38,8 +38,9 @@
 //!
 //! 1. `wire` (header, attribute numbers, alignment, limits, the writer sink), `dialect`, `namespace`;
 //! 2. `attribute` (the table of spec section 4 as data), `error`;
-//! 3. `text` and the payloads (`nspaths`, `idmap`, `mounts`, `timens`; u32, bools, oom and paths in
-//!    `message`), each with its grammar and its canonical writer;
+//! 3. `text` (grammar pieces) and `payload`: one module per payload (`clone_flags`, `ns_paths`,
+//!    `id_map`, `bools`, `oom`, `path`, `mount_sources`, `time_offsets`), each with its grammar, its
+//!    checks and its canonical writer side by side;
 //! 4. `walk` (the one attribute iterator), `message` (the view), `plan`, `encode`;
 //! 5. `reader`, `explain`, `report`, `sync`.
 #![forbid(unsafe_code)]
@@ -52,11 +53,8 @@ pub mod dialect;
 mod error;
 mod namespace;
 
-mod idmap;
-mod mounts;
-mod nspaths;
+mod payload;
 mod text;
-mod timens;
 
 mod encode;
 mod message;
@@ -75,31 +73,31 @@ pub use attribute::{Attribute, PayloadType};
 pub use dialect::Dialect;
 pub use error::{DecodeError, EncodeError, PlanError, Problem};
 pub use explain::explain;
-pub use idmap::IdRange;
 pub use message::MessageView;
 pub use namespace::{CloneFlags, NamespaceKind};
-pub use nspaths::NamespacePath;
+pub use payload::id_map::IdRange;
+pub use payload::ns_paths::NamespacePath;
+pub use payload::time_offsets::{Clock, TimeOffset};
 pub use plan::{BootstrapPlan, PlanBuilder};
 pub use reader::MessageReader;
 pub use report::PidReport;
 pub use text::Mode;
-pub use timens::{Clock, TimeOffset};
 
 /// The borrowed payload views [`MessageView`]'s accessors return, the error details, and the plan's
 /// netlink fields: named types a caller rarely spells out.
 pub mod types {
     pub use crate::attribute::{Row, TABLE};
     pub use crate::error::Snippet;
-    pub use crate::idmap::IdMapRef;
-    pub use crate::mounts::MountSources;
     pub use crate::namespace::{
         CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME,
         CLONE_NEWUSER, CLONE_NEWUTS,
     };
-    pub use crate::nspaths::{NamespacePathRef, NamespacePaths};
+    pub use crate::payload::id_map::IdMapRef;
+    pub use crate::payload::mount_sources::MountSources;
+    pub use crate::payload::ns_paths::{NamespacePathRef, NamespacePaths};
+    pub use crate::payload::time_offsets::TimeOffsetsRef;
     pub use crate::plan::NetlinkFields;
     pub use crate::report::BadReport;
-    pub use crate::timens::TimeOffsetsRef;
     pub use crate::walk::{Attrs, RawAttr};
 }
 

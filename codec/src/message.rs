@@ -2,15 +2,16 @@
 
 use crate::attribute::{Attribute, PayloadType};
 use crate::dialect::Dialect;
-use crate::error::{DecodeError as Error, Problem, Snippet};
-use crate::idmap::{self, IdMapRef};
-use crate::mounts::{self, MountSources};
+use crate::error::DecodeError as Error;
 use crate::namespace::CloneFlags;
-use crate::nspaths::{self, NamespacePaths};
+use crate::payload::id_map::IdMapRef;
+use crate::payload::mount_sources::MountSources;
+use crate::payload::ns_paths::NamespacePaths;
+use crate::payload::time_offsets::TimeOffsetsRef;
+use crate::payload::{self, bools, oom};
 use crate::text::{self, Mode};
-use crate::timens::{self, TimeOffsetsRef};
-use crate::walk::{Attrs, RawAttr};
-use crate::wire::{read_u32, Header, Slot, HEADER_LEN, INIT_MSG, MAX_MESSAGE_LEN, MAX_PATH};
+use crate::walk::{Attrs, No, RawAttr, Walk};
+use crate::wire::{read_u32, Header, Slot, HEADER_LEN, INIT_MSG, MAX_MESSAGE_LEN};
 use core::fmt;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -87,58 +88,6 @@ fn nonzero_padding(o: usize, attr: Attribute, n: usize, pad: &[u8]) -> Error {
     }
 }
 
-/// Parses oom_score_adj text: strict canonical decimal, lenient what the kernel's `kstrtoint` takes after
-/// stripping white space. Both in [-1000, 1000].
-pub(crate) fn parse_oom(text: &[u8], mode: Mode) -> Option<i32> {
-    let body = match mode {
-        Mode::Strict => text,
-        // The kernel strips what C's isspace() matches (trim_ascii would keep VT, 0x0B).
-        Mode::Lenient => {
-            let space = |b: &u8| b" \t\n\x0b\x0c\r".contains(b);
-            let start = text.iter().position(|b| !space(b)).unwrap_or(text.len());
-            let end = text
-                .iter()
-                .rposition(|b| !space(b))
-                .map_or(start, |i| i + 1);
-            &text[start..end.max(start)]
-        }
-    };
-    let (v, rest) = text::signed(body, mode)?;
-    if !rest.is_empty() || !(-1000..=1000).contains(&v) {
-        return None;
-    }
-    Some(v as i32)
-}
-
-/// Whether `text` is a strict oom_score_adj: `true` exactly when `parse_oom(text, Mode::Strict)` is `Some`
-/// (a canonical decimal of five digits or more is above 1000).
-fn accepts_oom_strict(text: &[u8]) -> bool {
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    if !(1..=4).contains(&digits.len()) || (digits.len() > 1 && digits[0] == b'0') {
-        return false;
-    }
-    let mut v = 0u32;
-    for &d in digits {
-        let d = d.wrapping_sub(b'0');
-        if d > 9 {
-            return false;
-        }
-        v = v * 10 + u32::from(d);
-    }
-    v <= 1000 && !(negative && v == 0)
-}
-
-/// A bool payload's value: the whole u32, or (lenient) its one byte.
-fn bool_value(payload: &[u8]) -> u32 {
-    match payload {
-        [b] => u32::from(*b),
-        _ => read_u32(payload),
-    }
-}
-
 /// The strict attribute walk of a message that passed H1 to H7, for messages that are valid: no error is
 /// built, each check only says yes or no. `Some` holds the offsets the detailed walk
 /// ([`MessageView::attribute`]) would record, and is returned only when every check A1 to A9 and the
@@ -149,7 +98,7 @@ fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; 12]> {
     let mut offsets = [0u32; 12];
     // The attributes seen, one bit each by canonical index.
     let mut seen = 0u16;
-    for a in Attrs::new(bytes) {
+    for a in Walk::<No>::new(bytes) {
         let RawAttr {
             offset,
             payload,
@@ -165,7 +114,7 @@ fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; 12]> {
         seen |= bit;
         if attr.payload_type().is_integer() {
             // Exactly 4 bytes, so no padding.
-            if payload.len() != 4 || !accept_u32(attr, payload, dialect) {
+            if payload.len() != 4 || !payload::accept(attr, payload, dialect) {
                 return None;
             }
         } else {
@@ -173,7 +122,7 @@ fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; 12]> {
             let (&0, text) = payload.split_last()? else {
                 return None;
             };
-            if padding.iter().any(|&b| b != 0) || !accept_text(attr, text, dialect) {
+            if padding.iter().any(|&b| b != 0) || !payload::accept(attr, text, dialect) {
                 return None;
             }
         }
@@ -181,42 +130,6 @@ fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; 12]> {
         offsets[attr.canonical_index()] = offset as u32;
     }
     (seen & 1 << Attribute::CloneFlags.canonical_index() != 0).then_some(offsets)
-}
-
-/// Strict A9 for a 4-byte payload.
-fn accept_u32(attr: Attribute, payload: &[u8], dialect: Dialect) -> bool {
-    let v = read_u32(payload);
-    match attr {
-        Attribute::CloneFlags => v & !allowed_clone_flags(dialect) == 0,
-        _ => v <= 1,
-    }
-}
-
-/// Strict A7 (no NUL inside a string) and A9 for a text payload without its final NUL.
-fn accept_text(attr: Attribute, text: &[u8], dialect: Dialect) -> bool {
-    match attr {
-        Attribute::NamespacePaths => nspaths::accepts_strict(text, dialect),
-        // Not empty, and check_path's strict rules; no NUL.
-        Attribute::NewuidmapPath | Attribute::NewgidmapPath | Attribute::ConsolePath => {
-            text.first() == Some(&b'/') && text.len() <= MAX_PATH && !text::has_nul(text)
-        }
-        // These grammars admit no NUL byte: text they accept passes A7.
-        Attribute::UidMap | Attribute::GidMap => idmap::accepts_strict(text),
-        Attribute::OomScoreAdj => accepts_oom_strict(text),
-        Attribute::TimeOffsets => timens::accepts_strict(text),
-        // A NUL list has no A7 check beyond its final NUL.
-        Attribute::MountSources => mounts::validate(text, Mode::Strict).is_ok(),
-        Attribute::CloneFlags | Attribute::Setgroups | Attribute::RootlessEuid => false,
-    }
-}
-
-/// The clone flags a dialect knows.
-fn allowed_clone_flags(dialect: Dialect) -> u32 {
-    let mut allowed = CloneFlags::NAMESPACE_BITS;
-    if !dialect.has_time_namespace() {
-        allowed &= !crate::namespace::CLONE_NEWTIME;
-    }
-    allowed
 }
 
 impl<'a> MessageView<'a> {
@@ -339,52 +252,8 @@ impl<'a> MessageView<'a> {
 
     /// A9: the payload's own grammar.
     fn payload(&self, attr: Attribute, o: usize, body: &[u8]) -> Result<(), Error> {
-        let (mode, dialect) = (self.mode, self.dialect);
-        let text_at = o + 4;
-        let fail = |(at, problem): (usize, Problem)| Error::payload(o, attr, text_at + at, problem);
-        match attr {
-            Attribute::CloneFlags => {
-                let bad = read_u32(body) & !allowed_clone_flags(dialect);
-                if mode == Mode::Strict && bad != 0 {
-                    return Err(fail((0, Problem::UnknownCloneFlags { bits: bad })));
-                }
-            }
-            Attribute::Setgroups | Attribute::RootlessEuid => {
-                let value = bool_value(body);
-                if mode == Mode::Strict && value > 1 {
-                    return Err(fail((0, Problem::BadBool { value })));
-                }
-            }
-            Attribute::OomScoreAdj => {
-                if parse_oom(body, mode).is_none() {
-                    return Err(fail((
-                        0,
-                        Problem::BadOomScoreAdj {
-                            text: Snippet::new(body),
-                        },
-                    )));
-                }
-            }
-            Attribute::NamespacePaths => {
-                nspaths::validate(body, mode, dialect).map_err(fail)?;
-            }
-            Attribute::UidMap | Attribute::GidMap => {
-                idmap::validate(body, mode).map_err(fail)?;
-            }
-            Attribute::NewuidmapPath | Attribute::NewgidmapPath | Attribute::ConsolePath => {
-                if body.is_empty() {
-                    return Err(fail((0, Problem::EmptyPayload)));
-                }
-                text::check_path(body, mode).map_err(|p| fail((0, p)))?;
-            }
-            Attribute::MountSources => {
-                mounts::validate(body, mode).map_err(fail)?;
-            }
-            Attribute::TimeOffsets => {
-                timens::validate(body, mode).map_err(fail)?;
-            }
-        }
-        Ok(())
+        payload::read(attr, body, self.mode, self.dialect)
+            .map_err(|(at, problem)| Error::payload(o, attr, o + 4 + at, problem))
     }
 
     /// The strict accept path alone: the offsets it records, or `None` where it declines (the detailed
@@ -498,19 +367,20 @@ impl<'a> MessageView<'a> {
 
     /// The setgroups bool.
     pub fn setgroups(&self) -> Option<bool> {
-        self.text(Attribute::Setgroups).map(|p| bool_value(p) != 0)
+        self.text(Attribute::Setgroups)
+            .map(|p| bools::value(p) != 0)
     }
 
     /// The oom_score_adj value.
     pub fn oom_score_adj(&self) -> Option<i32> {
         self.text(Attribute::OomScoreAdj)
-            .and_then(|t| parse_oom(t, self.mode))
+            .and_then(|t| oom::parse(t, self.mode))
     }
 
     /// The rootless-euid bool.
     pub fn rootless_euid(&self) -> Option<bool> {
         self.text(Attribute::RootlessEuid)
-            .map(|p| bool_value(p) != 0)
+            .map(|p| bools::value(p) != 0)
     }
 
     /// The newuidmap helper's path.

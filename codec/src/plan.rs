@@ -3,11 +3,11 @@
 use crate::attribute::Attribute;
 use crate::dialect::Dialect;
 use crate::error::{DecodeError, PlanError};
-use crate::idmap::IdRange;
 use crate::message::MessageView;
 use crate::namespace::{CloneFlags, NamespaceKind};
-use crate::nspaths::NamespacePath;
-use crate::timens::{Clock, TimeOffset};
+use crate::payload::id_map::IdRange;
+use crate::payload::ns_paths::NamespacePath;
+use crate::payload::time_offsets::{Clock, TimeOffset};
 use crate::wire::NLM_F_REQUEST;
 use std::path::PathBuf;
 
@@ -308,26 +308,6 @@ impl PlanBuilder {
     /// The plan.
     pub fn build(self) -> BootstrapPlan {
         self.plan
-    }
-}
-
-/// serde for a namespace kind by name.
-#[cfg(feature = "serde")]
-pub(crate) mod kind_serde {
-    use crate::namespace::NamespaceKind;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(k: &NamespaceKind, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(k.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NamespaceKind, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        NamespaceKind::from_name(s.as_bytes()).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown namespace type {s:?} (expected cgroup, ipc, mnt, net, pid, time, user or uts)"
-            ))
-        })
     }
 }
 

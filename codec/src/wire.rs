@@ -1,5 +1,5 @@
 //! The bottom layer: the wire's constants and limits (spec sections 3, 4 and 17), the netlink header's
-//! fields, attribute headers and alignment, and the allocation-free [`Sink`] the payload writers write
+//! fields, attribute headers and alignment, and the allocation-free `Sink` the payload writers write
 //! through. Nothing here knows a payload's grammar, and nothing here imports another module of the crate.
 
 /// The message type in the netlink header (`nlmsg_type`).

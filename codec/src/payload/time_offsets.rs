@@ -1,7 +1,10 @@
 //! The time-offsets payload: lines of `clock secs nanosecs`.
 
+use super::Payload;
+use crate::dialect::Dialect;
 use crate::error::{Problem, Snippet};
 use crate::text::{self, Lines, Mode};
+use crate::wire::Sink;
 use core::fmt;
 
 /// A clock whose offset a time namespace can shift.
@@ -223,7 +226,7 @@ pub(crate) fn check_offsets(list: &[TimeOffset]) -> Result<(), Problem> {
 }
 
 /// Writes the canonical text through `sink`.
-pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl crate::wire::Sink) {
+pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl Sink) {
     for o in list {
         sink.bytes(o.clock.name().as_bytes());
         sink.bytes(b" ");
@@ -231,6 +234,22 @@ pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl crate::wire::
         sink.bytes(b" ");
         sink.decimal(u64::from(o.nanosecs));
         sink.bytes(b"\n");
+    }
+}
+
+// The encoding side: the field as a payload, its checks and its canonical writer.
+
+/// The time offsets.
+pub(crate) struct Offsets<'p>(pub(crate) &'p [TimeOffset]);
+
+impl Payload for Offsets<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        check_offsets(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        write_canonical(self.0, sink);
+        sink.bytes(b"\0");
     }
 }
 

@@ -1,7 +1,10 @@
 //! The uid_map and gid_map payloads: lines of `container_id host_id size`.
 
+use super::Payload;
+use crate::dialect::Dialect;
 use crate::error::{Problem, Snippet};
 use crate::text::{self, Lines, Mode};
+use crate::wire::Sink;
 use crate::wire::MAX_ID_RANGES;
 
 /// One mapped range.
@@ -266,7 +269,7 @@ impl<'a> IdMapRef<'a> {
 }
 
 /// Writes the canonical text of `ranges` through `sink`.
-pub(crate) fn write_canonical(ranges: &[IdRange], sink: &mut impl crate::wire::Sink) {
+pub(crate) fn write_canonical(ranges: &[IdRange], sink: &mut impl Sink) {
     for r in ranges {
         sink.decimal(u64::from(r.container_id));
         sink.bytes(b" ");
@@ -297,6 +300,22 @@ pub(crate) fn check_ranges(ranges: &[IdRange]) -> Result<(), Problem> {
     match find_overlap(ranges) {
         Some((lines, side)) => Err(Problem::IdMapOverlap { lines, side }),
         None => Ok(()),
+    }
+}
+
+// The encoding side: the field as a payload, its checks and its canonical writer.
+
+/// A uid or gid map.
+pub(crate) struct Ranges<'p>(pub(crate) &'p [IdRange]);
+
+impl Payload for Ranges<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        check_ranges(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        write_canonical(self.0, sink);
+        sink.bytes(b"\0");
     }
 }
 

@@ -1,9 +1,11 @@
 //! The namespace-paths payload: `type:path` entries joined by `,`.
 
+use super::Payload;
 use crate::dialect::Dialect;
 use crate::error::{Problem, Snippet};
 use crate::namespace::NamespaceKind;
 use crate::text::{self, Mode};
+use crate::wire::Sink;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,7 @@ pub struct NamespacePath {
     /// The namespace kind.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "type", with = "crate::plan::kind_serde")
+        serde(rename = "type", with = "crate::namespace::kind_serde")
     )]
     pub kind: NamespaceKind,
     /// The namespace file, e.g. `/proc/1234/ns/net`.
@@ -254,7 +256,7 @@ pub(crate) fn check_entries(list: &[NamespacePath], dialect: Dialect) -> Result<
 }
 
 /// Writes the canonical text through `sink`.
-pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl crate::wire::Sink) {
+pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl Sink) {
     for (i, e) in list.iter().enumerate() {
         if i > 0 {
             sink.bytes(b",");
@@ -262,6 +264,22 @@ pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl crate::wir
         sink.bytes(e.kind.name().as_bytes());
         sink.bytes(b":");
         sink.bytes(e.path.as_os_str().as_bytes());
+    }
+}
+
+// The encoding side: the field as a payload, its checks and its canonical writer.
+
+/// The namespace paths.
+pub(crate) struct Joins<'p>(pub(crate) &'p [NamespacePath]);
+
+impl Payload for Joins<'_> {
+    fn check(&self, dialect: Dialect) -> Result<(), Problem> {
+        check_entries(self.0, dialect)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        write_canonical(self.0, sink);
+        sink.bytes(b"\0");
     }
 }
 
