@@ -101,8 +101,14 @@ const fn row(
     }
 }
 
+/// The number of attributes: one row of [`TABLE`] and one variant of [`Attribute`] each.
+pub const COUNT: usize = 12;
+
+// A variant without a row (or a row without a variant) breaks this: the last variant is the last row.
+const _: () = assert!(Attribute::ConsolePath as usize + 1 == COUNT);
+
 /// The table of spec section 4, in canonical (encoding) order: the order of runc's Go encoder.
-pub const TABLE: [Row; 12] = {
+pub const TABLE: [Row; COUNT] = {
     use Attribute as A;
     use PayloadType as P;
     let t = [
@@ -228,8 +234,8 @@ const BY_NUMBER: [[u8; 5]; 64] = {
 
 impl Attribute {
     /// Every attribute in canonical (encoding) order.
-    pub const CANONICAL_ORDER: [Attribute; 12] = {
-        let mut out = [Attribute::CloneFlags; 12];
+    pub const CANONICAL_ORDER: [Attribute; COUNT] = {
+        let mut out = [Attribute::CloneFlags; COUNT];
         let mut i = 0;
         while i < TABLE.len() {
             out[i] = TABLE[i].attr;

@@ -14,7 +14,7 @@
 //! sink). Both run the same `Payload::write`, so the sizes are those of the bytes written. The visit
 //! destructures the plan, so a new field that is not sent fails to compile.
 
-use crate::attribute::Attribute;
+use crate::attribute::{Attribute, COUNT};
 use crate::dialect::Dialect;
 use crate::error::{EncodeError as Error, Problem};
 use crate::payload::bools::Bool;
@@ -98,7 +98,7 @@ fn plan_error(attr: Attribute, problem: Problem) -> Error {
 /// Each attribute's payload length (NUL included) by canonical index, 0 for an attribute the plan does not
 /// send. Filled by [`BootstrapPlan::layout`] in the caller's frame (a returned array would be copied out
 /// with wide loads of narrow stores still in flight, which stalls).
-type Payloads = [u32; 12];
+type Payloads = [u32; COUNT];
 
 /// The attributes a dialect has, one bit each by canonical index.
 fn dialect_mask(dialect: Dialect) -> u16 {
@@ -184,7 +184,7 @@ impl BootstrapPlan {
         }
         let mut layout = Layout {
             dialect,
-            payloads: [0; 12],
+            payloads: [0; COUNT],
             len: HEADER_LEN,
         };
         self.visit(&mut layout)?;
@@ -201,7 +201,7 @@ impl BootstrapPlan {
 
     /// The length of the canonical message for `dialect`, after the checks of [`BootstrapPlan::validate`].
     pub fn encoded_len(&self, dialect: Dialect) -> Result<usize, Error> {
-        self.checked_layout(dialect, &mut [0; 12])
+        self.checked_layout(dialect, &mut [0; COUNT])
     }
 
     /// The plan's own dialect against `dialect`, then section 8, then the layout.
@@ -232,7 +232,7 @@ impl BootstrapPlan {
     /// leaves `out` untouched on an error. Refuses a plan that names another dialect or breaks a rule of
     /// spec section 8 (see [`BootstrapPlan::validate`]).
     pub fn encode(&self, dialect: Dialect, out: &mut [u8]) -> Result<usize, Error> {
-        let mut payloads = [0; 12];
+        let mut payloads = [0; COUNT];
         let len = self.checked_layout(dialect, &mut payloads)?;
         let Some(out) = out.get_mut(..len) else {
             return Err(Error::BufferTooSmall {
@@ -263,7 +263,7 @@ impl BootstrapPlan {
     /// Encodes the canonical message for `dialect` into a new vector (the checks of
     /// [`BootstrapPlan::encode`]).
     pub fn to_bytes(&self, dialect: Dialect) -> Result<Vec<u8>, Error> {
-        let mut payloads = [0; 12];
+        let mut payloads = [0; COUNT];
         let mut v = vec![0u8; self.checked_layout(dialect, &mut payloads)?];
         self.write(&payloads, &mut v);
         Ok(v)
@@ -273,7 +273,7 @@ impl BootstrapPlan {
     /// fuzzers that need such a message on purpose (an executor must refuse it). Every field is still
     /// checked against its strict grammar, so the message is strict-valid.
     pub fn to_bytes_inconsistent(&self, dialect: Dialect) -> Result<Vec<u8>, Error> {
-        let mut payloads = [0; 12];
+        let mut payloads = [0; COUNT];
         let mut v = vec![0u8; self.sized_layout(dialect, &mut payloads)?];
         self.write(&payloads, &mut v);
         Ok(v)

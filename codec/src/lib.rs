@@ -86,7 +86,7 @@ pub use text::Mode;
 /// The borrowed payload views [`MessageView`]'s accessors return, the error details, and the plan's
 /// netlink fields: named types a caller rarely spells out.
 pub mod types {
-    pub use crate::attribute::{Row, TABLE};
+    pub use crate::attribute::{Row, COUNT, TABLE};
     pub use crate::error::Snippet;
     pub use crate::namespace::{
         CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME,

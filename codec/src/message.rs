@@ -1,6 +1,6 @@
 //! Decoding: the header checks, the attribute walk, and a zero-copy view of a valid message.
 
-use crate::attribute::{Attribute, PayloadType};
+use crate::attribute::{Attribute, PayloadType, COUNT};
 use crate::dialect::Dialect;
 use crate::error::DecodeError as Error;
 use crate::namespace::CloneFlags;
@@ -62,7 +62,7 @@ pub struct MessageView<'a> {
     dialect: Dialect,
     mode: Mode,
     /// Each attribute's offset by canonical index, 0 when absent (no attribute starts inside the header).
-    offsets: [u32; 12],
+    offsets: [u32; COUNT],
 }
 
 /// A7's second error, with the first NUL's offset (the scan in the walk only says whether there is one).
@@ -94,9 +94,10 @@ fn nonzero_padding(o: usize, attr: Attribute, n: usize, pad: &[u8]) -> Error {
 /// final `missing-attr` check pass, so it can stand in for that walk; on `None` the detailed walk runs from
 /// the start and finds the first failing check, or accepts what this walk was not sure of.
 #[inline(never)]
-fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; 12]> {
-    let mut offsets = [0u32; 12];
+fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; COUNT]> {
+    let mut offsets = [0u32; COUNT];
     // The attributes seen, one bit each by canonical index.
+    const _: () = assert!(COUNT <= 16);
     let mut seen = 0u16;
     for a in Walk::<No>::new(bytes) {
         let RawAttr {
@@ -154,7 +155,7 @@ impl<'a> MessageView<'a> {
             bytes,
             dialect,
             mode,
-            offsets: [0; 12],
+            offsets: [0; COUNT],
         };
         if mode == Mode::Strict {
             if let Some(offsets) = accept_strict(bytes, dialect) {
@@ -259,7 +260,7 @@ impl<'a> MessageView<'a> {
     /// The strict accept path alone: the offsets it records, or `None` where it declines (the detailed
     /// walk then decides). For the conformance suite's property that the two agree; not a decoding API.
     #[doc(hidden)]
-    pub fn strict_accept_path(bytes: &'a [u8], dialect: Dialect) -> Option<[u32; 12]> {
+    pub fn strict_accept_path(bytes: &'a [u8], dialect: Dialect) -> Option<[u32; COUNT]> {
         let h = Header::check(bytes).ok()?;
         if h.len as usize != bytes.len() || h.check_alignment(Mode::Strict).is_err() {
             return None;
@@ -270,7 +271,7 @@ impl<'a> MessageView<'a> {
     /// The detailed walk alone (strict), as `decode` runs it when the accept path declines: the offsets
     /// it records, or the error. For the same property; not a decoding API.
     #[doc(hidden)]
-    pub fn strict_detailed_walk(bytes: &'a [u8], dialect: Dialect) -> Result<[u32; 12], Error> {
+    pub fn strict_detailed_walk(bytes: &'a [u8], dialect: Dialect) -> Result<[u32; COUNT], Error> {
         let header = Header::check(bytes)?;
         if header.len as usize != bytes.len() {
             return MessageView::decode(bytes, dialect, Mode::Strict).map(|v| v.offsets);
@@ -280,7 +281,7 @@ impl<'a> MessageView<'a> {
             bytes,
             dialect,
             mode: Mode::Strict,
-            offsets: [0; 12],
+            offsets: [0; COUNT],
         };
         view.walk().map(|v| v.offsets)
     }
