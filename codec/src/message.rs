@@ -107,6 +107,7 @@ fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; COUNT]> {
             number,
             ..
         } = a.ok()?;
+        // Strict: H7 made the padding whole, so `padding` runs to the next multiple of 4.
         let attr = Attribute::lookup(number, dialect).ok()?;
         let bit = 1 << attr.canonical_index();
         if seen & bit != 0 {
@@ -119,11 +120,18 @@ fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; COUNT]> {
                 return None;
             }
         } else {
-            // At least the NUL, zero padding (strict: H7 put it inside the message), then the grammar.
-            let (&0, text) = payload.split_last()? else {
+            // At least the NUL. Strict: the message's length is a multiple of 4 (H7), so the padding lies
+            // inside it; the word that ends the attribute holds the final NUL and the padding, all zero:
+            // its top bytes from the NUL's (read little-endian).
+            let n = payload.len() + 4;
+            let next = n + padding.len();
+            let last = bytes.get(offset + next.checked_sub(4)?..offset + next)?;
+            let last = u32::from_le_bytes(*last.first_chunk::<4>()?);
+            let nul = (n + 3 - next) as u32;
+            if n < 5 || last & u32::MAX << (8 * nul) != 0 {
                 return None;
-            };
-            if padding.iter().any(|&b| b != 0) || !payload::accept(attr, text, dialect) {
+            }
+            if !payload::accept(attr, &payload[..n - 5], dialect) {
                 return None;
             }
         }

@@ -38,6 +38,33 @@ pub(crate) trait Payload {
     }
 }
 
+/// Where a grammar reports a problem: the detailed instance `(usize, Problem)` builds it (the offset in
+/// the payload and the problem), the cheap instance [`No`] only says no. A grammar generic over it is
+/// compiled once for the decoder's detailed walk and once for its strict accept path; the closure that
+/// builds the problem (and copies the snippet) runs only in the first.
+pub(crate) trait Report: Sized {
+    /// The problem at offset `at` of the payload.
+    fn report(at: usize, problem: impl FnOnce() -> Problem) -> Self;
+}
+
+impl Report for (usize, Problem) {
+    #[cold]
+    fn report(at: usize, problem: impl FnOnce() -> Problem) -> Self {
+        (at, problem())
+    }
+}
+
+/// The cheap report: no.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct No;
+
+impl Report for No {
+    #[inline]
+    fn report(_: usize, _: impl FnOnce() -> Problem) -> Self {
+        No
+    }
+}
+
 /// A9: `body` (a 4-byte value, or a text without its final NUL) against `attr`'s grammar. `Err` holds the
 /// offending byte's offset in `body` and the problem.
 pub(crate) fn read(
@@ -63,18 +90,18 @@ pub(crate) fn read(
 /// The strict accept path of A7 (no NUL inside a string) and A9: `true` only when [`read`] in strict mode
 /// is `Ok` (and, for strings, `body` has no NUL), with no error built. `false` may also mean "not sure":
 /// the detailed walk then decides.
-#[inline]
+#[inline(always)]
 pub(crate) fn accept(attr: Attribute, body: &[u8], dialect: Dialect) -> bool {
     match attr {
         Attribute::CloneFlags => clone_flags::accept(body, dialect),
         Attribute::Setgroups | Attribute::RootlessEuid => bools::accept(body),
         Attribute::OomScoreAdj => oom::accept(body),
         Attribute::NamespacePaths => ns_paths::accepts_strict(body, dialect),
-        Attribute::UidMap | Attribute::GidMap => id_map::accepts_strict(body),
+        Attribute::UidMap | Attribute::GidMap => id_map::strict::<No>(body).is_ok(),
         Attribute::NewuidmapPath | Attribute::NewgidmapPath | Attribute::ConsolePath => {
             path::accept(body)
         }
         Attribute::MountSources => mount_sources::validate(body, Mode::Strict).is_ok(),
-        Attribute::TimeOffsets => time_offsets::accepts_strict(body),
+        Attribute::TimeOffsets => time_offsets::strict::<No>(body).is_ok(),
     }
 }

@@ -10,7 +10,7 @@ use crate::wire::Sink;
 /// The value of oom_score_adj text, `None` off the grammar or out of range.
 pub(crate) fn parse(text: &[u8], mode: Mode) -> Option<i32> {
     let body = match mode {
-        Mode::Strict => text,
+        Mode::Strict => return strict(text),
         // The kernel strips what C's isspace() matches (trim_ascii would keep VT, 0x0B).
         Mode::Lenient => {
             let space = |b: &u8| b" \t\n\x0b\x0c\r".contains(b);
@@ -27,6 +27,31 @@ pub(crate) fn parse(text: &[u8], mode: Mode) -> Option<i32> {
         return None;
     }
     Some(v as i32)
+}
+
+/// The strict grammar: "0", or an optional "-" and a decimal of one to four digits without a leading
+/// zero, at most 1000 ("-0" is not canonical).
+fn strict(text: &[u8]) -> Option<i32> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if !(1..=4).contains(&digits.len()) || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let mut v = 0i32;
+    for &d in digits {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i32::from(d);
+    }
+    match (negative, v) {
+        (_, 1001..) | (true, 0) => None,
+        (true, v) => Some(-v),
+        (false, v) => Some(v),
+    }
 }
 
 /// A9.
@@ -95,6 +120,13 @@ mod tests {
         assert_eq!(parse(b" +07\n", Mode::Lenient), Some(7));
         assert_eq!(parse(b"\x0b-0", Mode::Lenient), Some(0));
         assert_eq!(parse(b"1001", Mode::Lenient), None);
+        // The strict grammar against the lenient one on every canonical decimal it could meet.
+        for v in -1100..=1100 {
+            let t = v.to_string();
+            let want = (-1000..=1000).contains(&v).then_some(v);
+            assert_eq!(parse(t.as_bytes(), Mode::Strict), want, "{t}");
+            assert_eq!(parse(t.as_bytes(), Mode::Lenient), want, "{t}");
+        }
         let e = Oom(-1001).check(Dialect::Runc12).unwrap_err();
         assert_eq!(
             e.to_string(),
