@@ -96,7 +96,7 @@ pub(crate) fn accept(attr: Attribute, body: &[u8], dialect: Dialect) -> bool {
         Attribute::CloneFlags => clone_flags::accept(body, dialect),
         Attribute::Setgroups | Attribute::RootlessEuid => bools::accept(body),
         Attribute::OomScoreAdj => oom::accept(body),
-        Attribute::NamespacePaths => ns_paths::accepts_strict(body, dialect),
+        Attribute::NamespacePaths => ns_paths::strict::<No>(body, dialect).is_ok(),
         Attribute::UidMap | Attribute::GidMap => id_map::strict::<No>(body).is_ok(),
         Attribute::NewuidmapPath | Attribute::NewgidmapPath | Attribute::ConsolePath => {
             path::accept(body)

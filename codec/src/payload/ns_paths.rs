@@ -1,6 +1,6 @@
 //! The namespace-paths payload: `type:path` entries joined by `,`.
 
-use super::Payload;
+use super::{Payload, Report};
 use crate::dialect::Dialect;
 use crate::error::{Problem, Snippet};
 use crate::namespace::NamespaceKind;
@@ -51,7 +51,8 @@ impl NamespacePathRef<'_> {
     }
 }
 
-/// Splits one entry. `Err` holds the offset within the entry and the problem.
+/// The lenient grammar of one entry (strict text goes through [`strict`]). `Err` holds the offset within
+/// the entry and the problem.
 fn parse_entry(
     entry: &[u8],
     mode: Mode,
@@ -104,24 +105,87 @@ pub(crate) fn validate(
     mode: Mode,
     dialect: Dialect,
 ) -> Result<usize, (usize, Problem)> {
-    if text.is_empty() {
-        return Err((0, Problem::EmptyPayload));
+    if mode == Mode::Strict {
+        return strict(text, dialect);
     }
-    let mut seen = 0u32;
     let mut n = 0;
     for (at, entry) in entries(text, mode) {
-        let e = parse_entry(entry, mode, dialect).map_err(|(o, p)| (at + o, p))?;
-        if mode == Mode::Strict && seen & e.kind.flag() != 0 {
-            return Err((at, Problem::RepeatedNamespaceType { kind: e.kind }));
-        }
-        seen |= e.kind.flag();
+        parse_entry(entry, mode, dialect).map_err(|(o, p)| (at + o, p))?;
         n += 1;
     }
     if n == 0 {
-        // Lenient mode with nothing but commas: runc refuses it too ("ns paths are empty").
+        // Nothing but commas (or nothing): runc refuses it too ("ns paths are empty").
         return Err((0, Problem::EmptyPayload));
     }
     Ok(n)
+}
+
+/// The strict grammar, in one pass, reporting through `R` (the detailed walk's problem, or the accept
+/// path's no): entries `type:path` split at `,`, checked in the order of spec section 5.2, each type at
+/// most once. A NUL is no path byte (the detailed walk has refused it already, check A7).
+#[inline]
+pub(crate) fn strict<R: Report>(text: &[u8], dialect: Dialect) -> Result<usize, R> {
+    if text.is_empty() {
+        return Err(R::report(0, || Problem::EmptyPayload));
+    }
+    let mut seen = 0u32;
+    let mut n = 0;
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        // One scan finds the entry's end and any NUL in it.
+        let (len, last) = match text::find_any(rest, [b',', 0]) {
+            Some(i) if rest[i] == 0 => return Err(R::report(at + i, || Problem::EmbeddedNul)),
+            Some(i) => (i, false),
+            None => (rest.len(), true),
+        };
+        let (kind, _) = strict_entry(&rest[..len], at, dialect)?;
+        if seen & kind.flag() != 0 {
+            return Err(R::report(at, || Problem::RepeatedNamespaceType { kind }));
+        }
+        seen |= kind.flag();
+        n += 1;
+        if last {
+            return Ok(n);
+        }
+        at += len + 1;
+    }
+}
+
+/// One strict entry (no `,` and no NUL in it) at offset `at` of the text: its kind and path.
+#[inline]
+fn strict_entry<R: Report>(
+    entry: &[u8],
+    at: usize,
+    dialect: Dialect,
+) -> Result<(NamespaceKind, &[u8]), R> {
+    let bad = || {
+        R::report(at, || Problem::BadNamespaceEntry {
+            entry: Snippet::new(entry),
+        })
+    };
+    let Some((kind, colon)) = kind_prefix(entry) else {
+        // Not a known `name:`: no colon (or an empty entry), or an unknown name before the first one.
+        let Some(c) = entry.iter().position(|&b| b == b':') else {
+            return Err(bad());
+        };
+        return Err(R::report(at, || Problem::UnknownNamespaceType {
+            name: Snippet::new(&entry[..c]),
+        }));
+    };
+    if kind == NamespaceKind::Time && !dialect.has_time_namespace() {
+        return Err(R::report(at, || Problem::NamespaceTypeNotInDialect {
+            kind,
+        }));
+    }
+    let path = &entry[colon..];
+    if path.is_empty() {
+        return Err(bad());
+    }
+    match text::check_path(path, Mode::Strict) {
+        Ok(()) => Ok((kind, path)),
+        Err(p) => Err(R::report(at + colon, || p)),
+    }
 }
 
 /// Each kind's `name:` as the little-endian word of its bytes, with the mask of those bytes ("cgroup:", the
@@ -161,41 +225,6 @@ fn kind_prefix(entry: &[u8]) -> Option<(NamespaceKind, usize)> {
         .map(|&(kind, _, mask)| (kind, (mask.count_ones() / 8) as usize))
 }
 
-/// Whether `text` is strict-valid and holds no NUL (check A7), in one pass: `true` exactly when
-/// `validate(text, Mode::Strict, dialect)` is `Ok` and the text has no NUL byte, with no error built.
-#[inline(never)]
-pub(crate) fn accepts_strict(text: &[u8], dialect: Dialect) -> bool {
-    if text.is_empty() {
-        return false;
-    }
-    let mut seen = 0u32;
-    let mut rest = text;
-    loop {
-        // One scan finds the entry's end and any NUL in it.
-        let (entry, next) = match text::find_any(rest, [b',', 0]) {
-            Some(i) if rest[i] == 0 => return false,
-            Some(i) => (&rest[..i], rest.get(i + 1..)),
-            None => (rest, None),
-        };
-        let Some((kind, at)) = kind_prefix(entry) else {
-            return false;
-        };
-        let path = &entry[at..];
-        if (kind == NamespaceKind::Time && !dialect.has_time_namespace())
-            || path.first() != Some(&b'/')
-            || path.len() > crate::wire::MAX_PATH
-            || seen & kind.flag() != 0
-        {
-            return false;
-        }
-        seen |= kind.flag();
-        match next {
-            Some(r) => rest = r,
-            None => return true,
-        }
-    }
-}
-
 /// The entries of validated namespace-path text, borrowed from the message.
 #[derive(Clone, Debug)]
 pub struct NamespacePaths<'a> {
@@ -221,7 +250,15 @@ impl<'a> NamespacePaths<'a> {
     /// The entries, in wire order.
     pub fn iter(&self) -> impl Iterator<Item = NamespacePathRef<'a>> + 'a {
         let (mode, dialect) = (self.mode, self.dialect);
-        entries(self.text, mode).filter_map(move |(_, e)| parse_entry(e, mode, dialect).ok())
+        entries(self.text, mode).filter_map(move |(at, e)| match mode {
+            Mode::Strict => strict_entry::<super::No>(e, at, dialect)
+                .ok()
+                .map(|(kind, path)| NamespacePathRef {
+                    kind,
+                    path: Path::new(OsStr::from_bytes(path)),
+                }),
+            Mode::Lenient => parse_entry(e, mode, dialect).ok(),
+        })
     }
 }
 
@@ -346,6 +383,35 @@ mod tests {
                 .and_then(|c| Some((NamespaceKind::from_name(&entry[..c])?, c + 1)));
             assert_eq!(kind_prefix(entry), by_split, "{entry:?}");
         }
+    }
+
+    #[test]
+    fn the_accept_path_is_the_same_grammar() {
+        for (t, d) in [
+            (&b"user:/a,net:/b"[..], D),
+            (b"net:/a,net:/b", D),
+            (b"net:/a\0b", D),
+            (b"time:/t", Dialect::Runc11),
+            (b"time:/t", D),
+            (b"net:", D),
+            (b"", D),
+            (b"x:/a", D),
+            (b"net:rel", D),
+        ] {
+            let detailed = validate(t, Mode::Strict, d);
+            assert_eq!(
+                strict::<super::super::No>(t, d).is_ok(),
+                detailed.is_ok(),
+                "{t:?}"
+            );
+        }
+        assert_eq!(
+            validate(b"net:/a\0b", Mode::Strict, D)
+                .unwrap_err()
+                .1
+                .class(),
+            "embedded-nul"
+        );
     }
 
     #[test]
