@@ -199,17 +199,21 @@ const fn key(number: u16) -> Option<usize> {
     None
 }
 
-/// No row.
-const NONE: u8 = u8::MAX;
-/// A row the number has, but not in this dialect (its index in the low bits).
-const ELSEWHERE: u8 = 0x80;
+/// What a number means in one dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Meaning {
+    /// No dialect knows the number.
+    Unknown,
+    /// This attribute.
+    Here(Attribute),
+    /// The protocol knows the number, but not this dialect (for 27290, the newest dialect's meaning).
+    Elsewhere(Attribute),
+}
 
-/// What each number means in each dialect, by [`key`] then position in [`Dialect::ALL`]: a row index,
-/// `ELSEWHERE | row` when the protocol knows the number but the dialect does not use it (for 27290, the
-/// meaning of the newest dialect: the last row with the number), `NONE` for a number no dialect knows.
-/// Built from [`TABLE`], so that a lookup is one load.
-const BY_NUMBER: [[u8; 5]; 64] = {
-    let mut by = [[NONE; 5]; 64];
+/// What each number means in each dialect, by [`key`] then position in [`Dialect::ALL`]. Built from
+/// [`TABLE`], so that a lookup is one load.
+const BY_NUMBER: [[Meaning; 5]; 64] = {
+    let mut by = [[Meaning::Unknown; 5]; 64];
     let mut i = 0;
     while i < TABLE.len() {
         let Some(k) = key(TABLE[i].number) else {
@@ -220,10 +224,10 @@ const BY_NUMBER: [[u8; 5]; 64] = {
             let cell = &mut by[k][d];
             if TABLE[i].dialects & Dialect::ALL[d].bit() != 0 {
                 // One meaning per number and dialect.
-                assert!(*cell == NONE || *cell & ELSEWHERE != 0);
-                *cell = i as u8;
-            } else if *cell == NONE || *cell & ELSEWHERE != 0 {
-                *cell = ELSEWHERE | i as u8;
+                assert!(!matches!(*cell, Meaning::Here(_)));
+                *cell = Meaning::Here(TABLE[i].attr);
+            } else if !matches!(*cell, Meaning::Here(_)) {
+                *cell = Meaning::Elsewhere(TABLE[i].attr);
             }
             d += 1;
         }
@@ -282,11 +286,10 @@ impl Attribute {
         let Some(k) = key(number) else {
             return Err(None);
         };
-        let cell = BY_NUMBER[k][dialect as usize];
-        match TABLE.get(usize::from(cell & !ELSEWHERE)) {
-            Some(row) if cell & ELSEWHERE == 0 => Ok(row.attr),
-            Some(row) if cell != NONE => Err(Some(row.attr)),
-            _ => Err(None),
+        match BY_NUMBER[k][dialect as usize] {
+            Meaning::Here(a) => Ok(a),
+            Meaning::Elsewhere(a) => Err(Some(a)),
+            Meaning::Unknown => Err(None),
         }
     }
 
