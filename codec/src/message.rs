@@ -88,11 +88,12 @@ fn nonzero_padding(o: usize, attr: Attribute, n: usize, pad: &[u8]) -> Error {
     }
 }
 
-/// The strict attribute walk of a message that passed H1 to H7, for messages that are valid: no error is
-/// built, each check only says yes or no. `Some` holds the offsets the detailed walk
-/// ([`MessageView::attribute`]) would record, and is returned only when every check A1 to A9 and the
-/// final `missing-attr` check pass, so it can stand in for that walk; on `None` the detailed walk runs from
-/// the start and finds the first failing check, or accepts what this walk was not sure of.
+/// The strict accept path of a message that passed H1 to H7, for messages that are valid: the same walk
+/// ([`Walk`]) and the same payload grammars ([`payload::accept`]) as the detailed walk, compiled with the
+/// zero-sized report, so no error is built. `Some` holds the offsets the detailed walk
+/// (`MessageView::attribute`) would record, and is returned only when every check A1 to A9 and the final
+/// `missing-attr` check pass, so it can stand in for that walk; on `None` the detailed walk runs from the
+/// start and finds the first failing check, or accepts what this path was not sure of.
 #[inline(never)]
 fn accept_strict(bytes: &[u8], dialect: Dialect) -> Option<[u32; COUNT]> {
     let mut offsets = [0u32; COUNT];
