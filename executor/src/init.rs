@@ -69,10 +69,16 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     // CVE-2019-5736). Already protected (a runtime spawned a SealedBinary, or this is the re-exec): go
     // on. Otherwise protect the binary with the method NSBOOTSTRAP_PROTECT asks for (cheapest first) and
     // re-execute from it; ensure_protected returns only on failure then.
+    let mut hold_until_exit = None;
     if std::env::var_os(crate::env::INITPIPE).is_some() {
         let fd = || crate::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
         match nsbootstrap_protect::ensure_protected() {
-            Ok(nsbootstrap_protect::Protection::Protected(_)) => {}
+            Ok(nsbootstrap_protect::Protection::Protected(nsbootstrap_protect::Method::Memfd)) => {}
+            Ok(nsbootstrap_protect::Protection::Protected(_)) => {
+                // A re-exec onto a detached mount left its descriptor open: stage 0 closes it when it
+                // exits, after the report.
+                hold_until_exit = nsbootstrap_protect::held_mount_fd();
+            }
             Ok(nsbootstrap_protect::Protection::Disabled) => {
                 // Switched off on purpose: say so on every start, whatever the log level.
                 crate::log::Logger::new(fd(), crate::log::Level::Warning, dialect).always(
@@ -105,6 +111,7 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
         dialect,
         mode,
         keep_inherited_fds: false,
+        hold_until_exit,
     }) {
         Ok(Some(done)) => done,
         Ok(None) => {

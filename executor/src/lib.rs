@@ -29,6 +29,7 @@ use env::BootstrapEnv;
 use log::Logger;
 use nsbootstrap_codec::{Dialect, MessageReader, Mode};
 pub use stage::{Bootstrapped, Failure, Prepared};
+use std::os::fd::RawFd;
 pub use sys::raw::bootstrap_unchecked;
 pub use sys::SingleThreaded;
 use sys::{Kernel, Sys};
@@ -43,6 +44,11 @@ pub struct Options {
     /// Keep descriptors inherited from the runtime other than 0, 1, 2 and the two pipes (default: close
     /// them, so that the final process holds only what the spec lets it hold).
     pub keep_inherited_fds: bool,
+    /// A descriptor stage 0 keeps open until it exits, after the report: stage 1 closes it first thing,
+    /// so stage 2 never has it. `init` passes the detached mount's descriptor that the protection's
+    /// re-exec kept open (`nsbootstrap_protect::held_mount_fd`), whose closing waits for an RCU grace
+    /// period.
+    pub hold_until_exit: Option<RawFd>,
 }
 
 fn setup_failure(step: &'static str, detail: String, errno: Option<nix::errno::Errno>) -> Failure {
@@ -107,7 +113,7 @@ fn entry(opts: Options, proof: Option<SingleThreaded>) -> Result<Option<Bootstra
         }
     };
     if !opts.keep_inherited_fds {
-        let keep: Vec<_> = [Some(env.init_pipe), env.log_pipe]
+        let keep: Vec<_> = [Some(env.init_pipe), env.log_pipe, opts.hold_until_exit]
             .into_iter()
             .flatten()
             .collect();
@@ -168,6 +174,7 @@ fn prepare<'m, S: Sys>(
         .map_err(|e| setup_failure("check the plan", e.to_string(), None))?;
     let oom_score_adj = view.oom_score_adj();
     let mut p = Prepared::new(view, opts.dialect);
+    p.held_fd = opts.hold_until_exit;
     if p.mount_sources.is_some() {
         let text = std::env::var("_LIBCONTAINER_MOUNT_FDS").unwrap_or_default();
         let fds = parse_mount_fds(&text).ok_or_else(|| {

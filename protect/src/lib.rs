@@ -468,7 +468,38 @@ pub fn ensure_protected() -> std::io::Result<Protection> {
             sealed.method()
         )));
     }
+    if sealed.method() != Method::Memfd {
+        // The descriptor of a detached mount dissolves the mount when it is closed, which waits for an
+        // RCU grace period. Closed by the exec, that would happen before the re-executed image's first
+        // instruction; kept open across it, the executor closes it after its work ([`held_mount_fd`]).
+        fcntl(&sealed.fd, FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
+    }
     Err(sealed.reexec())
+}
+
+/// The descriptor of the detached mount this process runs from that [`ensure_protected`] kept open
+/// across the re-exec, if there is one: an `O_PATH` descriptor among the first four numbers from 64
+/// (where [`SealedBinary`] puts its descriptor) that names the file `/proc/self/exe` names, on the same mount.
+/// The caller owns it: closing it dissolves the mount (the running image keeps the file), which is
+/// cheaper after the work that is waited for than before.
+pub fn held_mount_fd() -> Option<std::os::fd::RawFd> {
+    // Usually nothing is open there (one F_GETFL each, failing with EBADF): only then is the file
+    // /proc/self/exe names looked at.
+    let open: Vec<(std::os::fd::RawFd, BorrowedFd<'_>)> = (64..68)
+        .filter_map(|n| Some((n, raw::borrow_o_path(n)?)))
+        .collect();
+    if open.is_empty() {
+        return None;
+    }
+    let exe = open_path(Path::new("/proc/self/exe")).ok()?;
+    let id = mount_id(exe.as_fd()).ok()?;
+    let st = nix::sys::stat::fstat(&exe).ok()?;
+    open.into_iter()
+        .find(|&(_, fd)| {
+            nix::sys::stat::fstat(fd).is_ok_and(|h| h.st_dev == st.st_dev && h.st_ino == st.st_ino)
+                && mount_id(fd).is_ok_and(|m| m == id)
+        })
+        .map(|(n, _)| n)
 }
 
 #[cfg(test)]

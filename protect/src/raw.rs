@@ -211,3 +211,17 @@ pub(crate) fn mount_in_my_namespace(id: u64) -> std::io::Result<bool> {
         Err(e)
     }
 }
+
+/// Borrows descriptor `n` when it is open as an `O_PATH` descriptor (one `F_GETFL`, which fails with
+/// `EBADF` for a closed number). The caller uses the borrow at once and closes nothing meanwhile (the
+/// executor's single-threaded start-up).
+pub(crate) fn borrow_o_path<'a>(n: RawFd) -> Option<BorrowedFd<'a>> {
+    // SAFETY: F_GETFL takes an integer and touches no memory.
+    let fl = unsafe { libc::fcntl(n, libc::F_GETFL) };
+    if fl < 0 || fl & libc::O_PATH == 0 {
+        return None;
+    }
+    // SAFETY: `n` is open (F_GETFL just succeeded); the caller's checks follow at once and nothing
+    // closes a descriptor in between.
+    Some(unsafe { BorrowedFd::borrow_raw(n) })
+}

@@ -123,6 +123,8 @@ pub struct Prepared<'m> {
     /// `None` without the mount-sources attribute.
     pub(crate) mount_sources: Option<Vec<Option<CString>>>,
     pub(crate) mount_fds: Vec<RawFd>,
+    /// Kept open by stage 0 until it exits; stage 1 closes it first thing.
+    pub(crate) held_fd: Option<RawFd>,
 }
 
 impl<'m> Prepared<'m> {
@@ -151,6 +153,7 @@ impl<'m> Prepared<'m> {
                 .mount_sources()
                 .map(|m| m.iter().map(|p| p.map(cstring)).collect()),
             mount_fds: Vec::new(),
+            held_fd: None,
             view,
         }
     }

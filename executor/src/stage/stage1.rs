@@ -30,6 +30,10 @@ impl<'p, 'm, S: Sys> Stage1<'p, 'm, S> {
         cx.set_name();
         cx.sys.close(self.pair1[0]);
         cx.sys.close(self.pair2[0]);
+        if let Some(fd) = cx.p.held_fd {
+            // Stage 0's to close when it exits (not the last reference here: cheap).
+            cx.sys.close(fd);
+        }
         crate::log!(cx.log, Debug, "~> stage-1");
         self.join_all();
         let cx = &mut self.cx;
