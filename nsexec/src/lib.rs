@@ -78,7 +78,8 @@ pub fn run(proof: SingleThreaded, dialect: Dialect) -> Outcome {
     }
     if protects_binary(dialect) {
         if let Err(e) = protect::ensure_protected() {
-            let fd = nsbootstrap_executor::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
+            let fd =
+                nsbootstrap_executor::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
             Logger::new(fd, Level::Debug, dialect).fatal(format_args!(
                 "setup: protect the binary: re-execute from a protected copy: {e}"
             ));
