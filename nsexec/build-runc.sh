@@ -4,6 +4,10 @@
 # against it.
 #
 #   nsexec/build-runc.sh OUT_DIR [--dialect runc-1.0|runc-1.1|runc-1.2] [--test]
+#   nsexec/build-runc.sh OUT_DIR --c-nsexec [--test]
+#
+# --c-nsexec builds the same runc the same way but keeps runc's own C nsexec: the baseline that isolates
+# the nsexec in a comparison (Debian's /usr/sbin/runc is also built with other flags and the seccomp tag).
 #
 # Leaves OUT_DIR/runc (the rebuilt runc), OUT_DIR/libnsbootstrap_nsexec.a (the library it links),
 # OUT_DIR/gopath/ (the scratch source tree) and, with --test, OUT_DIR/nsenter-test.log.
@@ -11,16 +15,18 @@
 # time, and the only file written into the copy (nsenter.go, the cgo glue) is generated here.
 set -eu
 
-usage() { echo "usage: $0 OUT_DIR [--dialect runc-1.0|runc-1.1|runc-1.2] [--test]" >&2; exit 2; }
+usage() { echo "usage: $0 OUT_DIR [--dialect runc-1.0|runc-1.1|runc-1.2 | --c-nsexec] [--test]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 OUT=$1; shift
 DIALECT=runc-1.1
 TEST=0
+C_NSEXEC=0
 while [ $# -gt 0 ]; do
     case $1 in
         --dialect) [ $# -ge 2 ] || usage; DIALECT=$2; shift 2 ;;
         --dialect=*) DIALECT=${1#--dialect=}; shift ;;
         --test) TEST=1; shift ;;
+        --c-nsexec) C_NSEXEC=1; shift ;;
         *) usage ;;
     esac
 done
@@ -37,6 +43,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
+if [ "$C_NSEXEC" = 0 ]; then
 # 1. The static library, in the dialect asked for (release profile: panic = "abort", LTO).
 echo "== cargo build --release -p nsbootstrap-nsexec --features $DIALECT"
 if [ "$DIALECT" = runc-1.1 ]; then FEATURES=""; else FEATURES="--no-default-features --features $DIALECT"; fi
@@ -45,6 +52,7 @@ if [ "$DIALECT" = runc-1.1 ]; then FEATURES=""; else FEATURES="--no-default-feat
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cp "$TARGET_DIR/release/libnsbootstrap_nsexec.a" "$OUT/libnsbootstrap_nsexec.a.tmp"
 mv "$OUT/libnsbootstrap_nsexec.a.tmp" "$OUT/libnsbootstrap_nsexec.a"
+fi
 
 # 2. A scratch copy of runc's sources with the C of libcontainer/nsenter replaced by the library.
 W=$OUT/gopath
@@ -53,6 +61,7 @@ rm -rf "$W"
 mkdir -p "$(dirname "$PKG")"
 cp -a "$SRC" "$PKG"
 NS=$PKG/libcontainer/nsenter
+if [ "$C_NSEXEC" = 0 ]; then
 rm -f "$NS/nsexec.c" "$NS/cloned_binary.c" "$NS/escape.c" "$NS/namespace.h"
 # The helper test package under nsenter/test builds escape.c from the parent directory: not needed.
 rm -rf "$NS/test"
@@ -72,14 +81,16 @@ void __attribute__((constructor)) nsbootstrap_nsenter_init(void) { nsexec(); }
 */
 import "C"
 GO
+fi
 # runc's own nsenter tests are disabled by Debian with a build constraint on their first line.
 sed -i '1{/^\/\/ +build ignore$/d}' "$NS/nsenter_test.go"
 
 # 3. runc itself (GOPATH mode, offline; no seccomp tag: Debian's libseccomp-dev is not needed).
 echo "== go build runc ($PKG)"
-(cd "$PKG" && GO111MODULE=off GOPATH="$W:$GOCODE" GOFLAGS=-mod=mod CGO_ENABLED=1 \
+(cd "$PKG" && GO111MODULE=off GOPATH="$W:$GOCODE" CGO_ENABLED=1 \
     go build -buildvcs=false -tags "" -o "$OUT/runc.tmp" .)
 mv "$OUT/runc.tmp" "$OUT/runc"
+if [ "$C_NSEXEC" = 1 ]; then DIALECT="runc's C nsexec"; fi
 echo "== built $OUT/runc ($DIALECT)"
 
 # 4. runc's own tests of the nsenter package, whose test binary links the same library (as root).

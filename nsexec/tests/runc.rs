@@ -316,7 +316,8 @@ fn run_with_every_namespace() {
             "-c",
             format!(
                 "echo hello from $(cat /proc/sys/kernel/hostname); {}; cat /proc/self/uid_map; \
-                 echo pid $$; exit 3",
+                 echo pid $$; grep -E '^(SigBlk|SigIgn|NoNewPrivs)' /proc/self/status; pwd; \
+                 ls /proc/self/fd | tr '\\n' ' '; echo; exit 3",
                 print_namespaces()
             )
         ]);
@@ -351,6 +352,27 @@ fn run_with_every_namespace() {
     want.push("user:host".into());
     want.push("         0          0 4294967295".into());
     want.push("pid 1".into());
+    // What the container's process inherits through runc's Go side from the final process of the
+    // bootstrap: no blocked signal, runc's no_new_privileges (set by `runc spec`), the
+    // working directory of the configuration, and no descriptor beyond stdio (`ls`'s own is 3).
+    want.push("SigBlk:\t0000000000000000".into());
+    // Ignored: whatever stock runc leaves (both agree, compared above), but never SIGPIPE, which Rust
+    // programs ignore from `main` on (a static library has no `main` of its own: nothing changes it).
+    let ign = seen
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("SigIgn:"))
+        .expect("SigIgn line");
+    let mask = u64::from_str_radix(ign.trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_eq!(
+        mask & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "SIGPIPE is ignored: {ign}"
+    );
+    want.push(ign.into());
+    want.push("NoNewPrivs:\t1".into());
+    want.push("/".into());
+    want.push("0 1 2 3 ".into());
     assert_eq!(seen.stdout, want.join("\n"));
 }
 
@@ -442,7 +464,7 @@ fn run_detached_then_exec_kill_delete() {
             .map(|(_, k)| format!("{k}:container"))
             .collect();
         want.push("user:container".into());
-        want.push("sleep\01000\0".into());
+        want.push("sleep\x001000\x00".into());
         want.push("0".into());
         assert_eq!(out, want.join("\n"), "{}", which(program));
         Seen {
