@@ -90,7 +90,9 @@ fn built() -> &'static Built {
 fn missing() -> Vec<String> {
     let mut m = Vec::new();
     if nsbootstrap_conformance::testing::spec_dir(env!("CARGO_MANIFEST_DIR")).is_none() {
-        m.push("the repository checkout (the build script builds the workspace; spec/vectors)".into());
+        m.push(
+            "the repository checkout (the build script builds the workspace; spec/vectors)".into(),
+        );
     }
     if !is_root() {
         m.push("root".to_string());
