@@ -838,6 +838,43 @@ fn binary_of_runc_init_cannot_be_written() {
     });
 }
 
+/// The library's protection on its own: the descriptor `read_only_bind` returns names this test binary on
+/// a read-only mount that is attached nowhere (so nothing can remount it read-write), and refuses writes.
+fn protection_is_a_detached_read_only_bind_mount() {
+    let _g = serial();
+    let fd = nsbootstrap_nsexec::protect::read_only_bind().expect("read-only bind mount (root)");
+    let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    let target = std::fs::read_link(&path).unwrap();
+    // A detached mount has no path in any tree: /proc shows "/" for it.
+    assert_eq!(target, Path::new("/"), "the mount is still attached");
+    // Read-only (writes are also refused while the binary runs, ETXTBSY; the end-to-end test checks the
+    // write after the process is gone).
+    let st = std::fs::File::open(&path)
+        .and_then(|f| nix::sys::statfs::fstatfs(&f).map_err(Into::into))
+        .unwrap();
+    assert!(
+        st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY),
+        "the bind mount is not read-only: {:?}",
+        st.flags()
+    );
+    // The same file as the binary, read through the mount.
+    let a = std::fs::metadata(&path).unwrap();
+    let b = std::fs::metadata("/proc/self/exe").unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((a.ino(), a.size()), (b.ino(), b.size()));
+    // No file was left behind in the directory the mount was made in.
+    let left: Vec<_> = std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("nsexec.{}.", std::process::id()))
+        })
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
 fn conformance_suite_against_the_rebuilt_runc_init() {
     let _g = serial();
     let target = Target {
@@ -887,7 +924,11 @@ fn conformance_suite_against_the_rebuilt_runc_init() {
 fn main() {
     use libtest_mimic::{Arguments, Trial};
     let args = Arguments::from_args();
-    let tests: [(&str, fn()); 8] = [
+    let tests: [(&str, fn()); 9] = [
+        (
+            "protection_is_a_detached_read_only_bind_mount",
+            protection_is_a_detached_read_only_bind_mount,
+        ),
         ("runc_own_nsenter_tests_pass", runc_own_nsenter_tests_pass),
         ("run_with_every_namespace", run_with_every_namespace),
         (
