@@ -71,10 +71,16 @@ main() {
         san_args=(--sanitizer none)
     fi
     say "building ${TARGETS[*]} against $IMPL (sanitizer: $SANITIZER)"
-    for t in "${TARGETS[@]}"; do
+    for t in "${TARGETS[@]}" diff_bytes; do
         cargo fuzz build --fuzz-dir "$FUZZ_DIR" "${san_args[@]}" "$t" || { echo "error: build failed" >&2; exit 1; }
     done
-    BIN_DIR="$FUZZ_DIR/target/x86_64-unknown-linux-gnu/release"
+    # A private copy: another build of fuzz/ (fuzz/run.sh, cargo check) rebuilds the targets without the
+    # implementation while this run restarts them.
+    BIN_DIR="$WORK/bin"
+    mkdir -p "$BIN_DIR"
+    for t in "${TARGETS[@]}" diff_bytes; do
+        cp "$FUZZ_DIR/target/x86_64-unknown-linux-gnu/release/$t" "$BIN_DIR/$t" 2>/dev/null
+    done
     built=$(date +%s)
     export RUST_BACKTRACE=0 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 
@@ -124,6 +130,8 @@ main() {
                 key=$(sed -E 's/^NSB-DIFF first ([^ ]+) after.*/\1/' <<<"$line")
                 secs=$(sed -E 's/.* after ([0-9.]+)s exec.*/\1/' <<<"$line")
                 what=$(sed -E 's/^[^:]*: //' <<<"$line")
+                # A fault already reported, skipped and counted in this round: its row is the fault's.
+                [[ "$what" =~ ^(hang|out-of-bounds\ read|huge\ allocation): ]] && continue
                 fk=$(tr -c 'A-Za-z0-9\n-' '_' <<<"$key")
                 at=$(awk -v r="$r0" -v t="$t0" -v s="$secs" 'BEGIN {printf "%.3f", r - t + s}')
                 printf '%s\tdisagreement\t%.3f\t%s\t%s\t%s\n' "$key" "$at" "$t" \
@@ -215,13 +223,17 @@ minimise() {
     fi
     say "minimising each distinct finding"
     local faults="R1,R2,R3,R4,R5,R8"
-    sort -t$'\t' -k3,3g "$FINDINGS" | awk -F'\t' '!seen[$1]++' | while IFS=$'\t' read -r key kind at t repro what; do
+    # One per key: the first fault (crash, hang, allocation) if there was one, else the first disagreement.
+    awk -F'\t' -v OFS='\t' '{print ($2 == "disagreement"), $0}' "$FINDINGS" | sort -t$'\t' -k1,1n -k4,4g | cut -f2- |
+        awk -F'\t' '!seen[$1]++' | while IFS=$'\t' read -r key kind at t repro what; do
         [[ -f "$repro" ]] || continue
         local fk
         fk=$(tr -c 'A-Za-z0-9\n-' '_' <<<"$key")
         local min="$dir/$fk.bin"
         # Keep the finding: other faults are skipped, this key panics (model-side: fast, no real hang).
-        NSB_DIFF_SEEN="$faults,$SEEN_ALL" NSB_DIFF_CRASH_ON="$key" \
+        local on_fault=""
+        [[ "$kind" != disagreement ]] && on_fault=1
+        NSB_DIFF_SEEN="$faults,$SEEN_ALL" NSB_DIFF_CRASH_ON="$key" NSB_DIFF_CRASH_ON_FAULT="$on_fault" \
             "$BIN_BYTES" -minimize_crash=1 -runs=4000 -max_total_time=20 -exact_artifact_path="$min" \
             -timeout=1 -malloc_limit_mb=1024 "$repro" >"$dir/$fk.log" 2>&1
         [[ -f "$min" ]] || cp "$repro" "$min"

@@ -7,8 +7,12 @@
  * static nl_parse() is visible here, and changes the meaning of a few names around that #include only:
  *
  *   exit(n)        -> longjmp back into nsb_their_parse() (bail() ends in exit(1)): a refusal, not a death;
- *   fprintf(...)   -> captured into the result's message instead of stderr (bail() writes there when no
- *                     log pipe is set, which is always the case here: logfd stays -1);
+ *   fprintf(...)   -> captured instead of written to stderr (bail() writes there when no log pipe is set);
+ *
+ * and it sets runc's logfd to a memfd before each parse, as runc's Go side always passes a log pipe: a
+ * refusal then goes through runc's own write_log() and escape_json_string() (more of their code under
+ * the fuzzer), and the JSON line it writes becomes the result's message. Define NSB_DIFF_NO_LOGFD for a
+ * generation without `logfd`.
  *   malloc/free    -> tracked, so that what nl_parse allocated is freed after a bail() too (no leaks for
  *                     libFuzzer's leak checker);
  *   nsexec, main   -> renamed out of the way (nsexec() is the cgo constructor's entry; never called).
@@ -219,6 +223,7 @@ static void nsb_list(struct nsb_their_text *t, const char *p, size_t len, const 
 }
 
 static int nsb_memfd = -1;
+static int nsb_logmemfd = -1;
 
 int nsb_their_parse(const uint8_t *input, size_t len, struct nsb_their_result *out)
 {
@@ -235,6 +240,20 @@ int nsb_their_parse(const uint8_t *input, size_t len, struct nsb_their_result *o
 		perror("memfd");
 		abort();
 	}
+#ifndef NSB_DIFF_NO_LOGFD
+	if (nsb_logmemfd < 0) {
+		nsb_logmemfd = memfd_create("nsb-their-log", MFD_CLOEXEC);
+		if (nsb_logmemfd < 0) {
+			perror("memfd_create");
+			abort();
+		}
+	}
+	if (ftruncate(nsb_logmemfd, 0) < 0 || lseek(nsb_logmemfd, 0, SEEK_SET) != 0) {
+		perror("memfd");
+		abort();
+	}
+	logfd = nsb_logmemfd;
+#endif
 	memset(nsb_allocs, 0, sizeof nsb_allocs);
 	nsb_message[0] = 0;
 	nsb_exit_code = 0;
@@ -269,6 +288,11 @@ int nsb_their_parse(const uint8_t *input, size_t len, struct nsb_their_result *o
 		out->status = NSB_THEIR_REFUSE;
 		out->exit_code = nsb_exit_code;
 		snprintf(out->message, sizeof out->message, "%s", nsb_message);
+#ifndef NSB_DIFF_NO_LOGFD
+		ssize_t n = pread(nsb_logmemfd, out->message, sizeof out->message - 1, 0);
+		if (n > 0)
+			out->message[n] = 0;
+#endif
 	}
 
 	for (int i = 0; i < NSB_MAX_ALLOCS; i++) {

@@ -382,6 +382,7 @@ struct State {
     dialect: Dialect,
     seen: BTreeSet<String>,
     crash_on: Option<String>,
+    crash_on_fault: bool,
     classify: bool,
     out: Option<std::path::PathBuf>,
     start: Instant,
@@ -425,6 +426,7 @@ fn state_init() -> State {
         crash_on: std::env::var("NSB_DIFF_CRASH_ON")
             .ok()
             .filter(|s| !s.is_empty()),
+        crash_on_fault: std::env::var_os("NSB_DIFF_CRASH_ON_FAULT").is_some(),
         classify,
         out: std::env::var_os("NSB_DIFF_OUT").map(Into::into),
         start: Instant::now(),
@@ -504,9 +506,10 @@ pub fn run_one(bytes: &[u8]) {
     };
     let theirs = if skip { None } else { their_parse(bytes) };
     let v = judge(bytes, dialect, &model, theirs.as_ref());
+    let is_fault = matches!(model.predicted, Predicted::Fault { .. });
     for f in &v.known {
         st.note(f, bytes);
-        if st.crash_on.as_deref() == Some(f.key.as_str()) {
+        if st.crash_on.as_deref() == Some(f.key.as_str()) && (is_fault || !st.crash_on_fault) {
             panic!("NSB-DIFF crash-on {}: {}", f.key, f.what);
         }
     }
