@@ -90,7 +90,7 @@ main() {
         "-dict=$FUZZ_DIR/nsbootstrap.dict" -print_final_stats=1)
     # shellcheck disable=SC2206
     [[ -n "${NSB_DIFF_EXTRA_ARGS:-}" ]] && LIBFUZZER_ARGS+=(${NSB_DIFF_EXTRA_ARGS})
-    declare -A EXECS COV ROUNDS
+    declare -A EXECS COV ROUNDS COVTHEIRS COVPARSE
     SEEN_ALL=""
 
     for t in "${TARGETS[@]}"; do
@@ -180,6 +180,18 @@ main() {
         done
         EXECS[$t]=$execs
         ROUNDS[$t]=$round
+        # Coverage of their code by the final corpus (libFuzzer -print_coverage: edges per function of
+        # the implementation's directory). Faults already reported are skipped, as in the last round.
+        if [[ "${NSB_DIFF_COVERAGE:-1}" == 1 ]]; then
+            impl_dir=$(dirname "$(readlink -f "$IMPL")")
+            NSB_DIFF_SEEN="R1,R2,R3,R4,R5,R8,$seen" timeout 120 "$BIN" "$CORPUS" -runs=0 -print_coverage=1 \
+                -timeout=1 -malloc_limit_mb=1024 >"$WORK/coverage-$t.log" 2>&1
+            grep -a -E '^(UN)?COVERED_FUNC' "$WORK/coverage-$t.log" | grep -a -F "$impl_dir/" \
+                | sed -E 's/^(UN)?COVERED_FUNC: hits: ([0-9]+) edges: ([0-9]+)\/([0-9]+) ([^ ]+) (.*)$/\5\t\3\t\4\t\2\t\6/' \
+                | awk -F'\t' '$3 > 0' >"$WORK/coverage-$t.tsv"
+            COVTHEIRS[$t]=$(awk -F'\t' '{c += $2; n += $3} END {printf "%d/%d edges", c, n}' "$WORK/coverage-$t.tsv")
+            COVPARSE[$t]=$(awk -F'\t' '$1 == "nl_parse" {printf "%d/%d", $2, $3}' "$WORK/coverage-$t.tsv")
+        fi
         SEEN_ALL="${SEEN_ALL:+$SEEN_ALL,}$seen"
     done
     finished=$(date +%s)
@@ -193,6 +205,7 @@ main() {
     say "findings: $IMPL, dialect $NSB_DIFF_DIALECT, ${SECONDS_PER_TARGET}s per target, sanitizer $SANITIZER, build $((built - started))s, total $((finished - started))s"
     for t in "${TARGETS[@]}"; do
         echo "  $t: ${EXECS[$t]:-0} executions in ${ROUNDS[$t]:-0} round(s), libFuzzer cov ${COV[$t]:-?} (edges of theirs and ours)"
+        [[ -n "${COVTHEIRS[$t]:-}" ]] && echo "      their code (instrumented functions linked in): ${COVTHEIRS[$t]}; nl_parse ${COVPARSE[$t]:-?} edges (per function: fuzz/target/differential/coverage-$t.tsv)"
     done
     echo
     python3 "$HERE/table.py" "$FINDINGS" "$REPO/spec/PROTOCOL.md" | tee "$WORK/findings.txt"

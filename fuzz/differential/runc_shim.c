@@ -18,8 +18,8 @@
  *   nsexec, main   -> renamed out of the way (nsexec() is the cgo constructor's entry; never called).
  *
  * The sibling .c files of that directory (escape.c, cloned_binary.c in 1.1; log.c, getenv.c, escape.c in
- * 1.2+) are compiled as they are, as separate units, by build.rs. Weak stubs below stand in for anything a
- * generation lacks.
+ * 1.2+) are compiled as they are, as separate units, by build.rs (no stubs here: a weak stand-in would
+ * keep the linker from taking the real one out of the archive).
  *
  * The input reaches nl_parse through its real interface, a file descriptor: a memfd holding the input,
  * rewound, so one read(2) returns as much as asked for (runc's Go side writes the whole message at once).
@@ -164,17 +164,6 @@ static void *nsb_their_realloc(void *p, size_t n)
 #undef nsexec
 #undef main
 /* ----------------------------------------------------------------------------------------------------- */
-
-/* Stand-ins for what another unit of a generation would define (weak: the real one wins when linked). */
-__attribute__((weak)) char *escape_json_string(char *s)
-{
-	return s;
-}
-
-__attribute__((weak)) int ensure_cloned_binary(void)
-{
-	return 0;
-}
 
 static void nsb_touch(const char *p, size_t len)
 {
