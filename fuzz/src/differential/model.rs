@@ -15,7 +15,8 @@ use super::ffi::{TheirResult, TheirText};
 
 /// Bytes of a length-delimited text the consumer model reads at most (the glue's `NSB_TOUCH_LIMIT`).
 pub const TOUCH_LIMIT: u64 = 1 << 20;
-/// Payload sizes above this are an allocation failure under the fuzzer (`-malloc_limit_mb=1024`).
+/// Payload sizes from this one up are an allocation failure under the fuzzer (`-malloc_limit_mb=1024`:
+/// libFuzzer reports a `malloc` whose size in MiB, rounded down, is at least the limit).
 pub const ALLOC_LIMIT: u64 = 1 << 30;
 
 /// The header type.
@@ -203,7 +204,7 @@ pub fn predict(bytes: &[u8], generation: Generation, sanitized: bool) -> Model {
             what: format!("nlmsg_len {nlmsg_len} < 16: payload size wraps to {size}"),
         });
     }
-    if size > ALLOC_LIMIT && sanitized {
+    if size >= ALLOC_LIMIT && sanitized {
         return fault(
             "R8",
             FaultKind::Alloc,
