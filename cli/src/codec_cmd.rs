@@ -17,8 +17,14 @@ impl std::fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-impl From<nsbootstrap_codec::Error> for CliError {
-    fn from(e: nsbootstrap_codec::Error) -> Self {
+impl From<nsbootstrap_codec::DecodeError> for CliError {
+    fn from(e: nsbootstrap_codec::DecodeError) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+impl From<nsbootstrap_codec::EncodeError> for CliError {
+    fn from(e: nsbootstrap_codec::EncodeError) -> Self {
         CliError(e.to_string())
     }
 }
@@ -51,11 +57,18 @@ pub fn resolve_dialect(flag: Option<Dialect>, plan: Option<Dialect>) -> Result<D
     }
 }
 
-/// `encode`: a JSON plan to the binary message.
-pub fn encode(dialect: Option<Dialect>, input: &[u8]) -> Result<Vec<u8>, CliError> {
+/// `encode`: a JSON plan to the binary message; `inconsistent` lets a plan that breaks spec section 8 through.
+pub fn encode(
+    dialect: Option<Dialect>,
+    input: &[u8],
+    inconsistent: bool,
+) -> Result<Vec<u8>, CliError> {
     let plan: BootstrapPlan = serde_json::from_slice(input)
         .map_err(|e| CliError(format!("the plan is not valid JSON of the plan shape: {e}")))?;
     let d = resolve_dialect(dialect, plan.dialect)?;
+    if inconsistent {
+        return Ok(plan.to_bytes_inconsistent(d)?);
+    }
     Ok(plan.to_bytes(d)?)
 }
 

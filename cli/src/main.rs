@@ -43,6 +43,10 @@ enum Command {
         /// Dialect: runc-rc93, runc-1.0, runc-1.1, runc-1.2 or nsbootstrap-1 (default: the plan's, else nsbootstrap-1).
         #[arg(long)]
         dialect: Option<Dialect>,
+        /// Encode even a plan that breaks a consistency rule of spec section 8 (a message executors must
+        /// refuse, for testing them).
+        #[arg(long)]
+        inconsistent: bool,
         /// The plan file; `-` or nothing for standard input.
         plan: Option<PathBuf>,
     },
@@ -188,9 +192,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     let write_err = |e: std::io::Error| CliError(format!("cannot write to standard output: {e}"));
     match cli.command {
-        Command::Encode { dialect, plan } => {
+        Command::Encode {
+            dialect,
+            inconsistent,
+            plan,
+        } => {
             let input = codec_cmd::read_input(plan.as_deref())?;
-            let bytes = codec_cmd::encode(dialect, &input)?;
+            let bytes = codec_cmd::encode(dialect, &input, inconsistent)?;
             stdout.write_all(&bytes).map_err(write_err)?;
         }
         Command::Decode {

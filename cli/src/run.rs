@@ -1,10 +1,9 @@
 //! `nsbootstrap run`: a runtime for people. Builds a plan from unshare-like flags, spawns `nsbootstrap init`
 //! through the runtime side, and returns the command's exit status.
 
-use nsbootstrap_codec::{
-    BootstrapPlan, CgroupNs, Clock, Dialect, IdRange, NamespaceKind, NamespacePath,
-    CREATE_CGROUP_NS,
-};
+use nsbootstrap_codec::dialect::CgroupNs;
+use nsbootstrap_codec::sync::CREATE_CGROUP_NS;
+use nsbootstrap_codec::{BootstrapPlan, Clock, Dialect, IdRange, NamespaceKind, NamespacePath};
 use nsbootstrap_runtime::{Executor, SpawnSpec};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -131,7 +130,7 @@ pub fn run(
     verbose: bool,
     command: &[OsString],
 ) -> Result<ExitCode, String> {
-    plan.check().map_err(|e| e.to_string())?;
+    // Encoding checks the rules of spec section 8 too.
     let bytes = plan.to_bytes(dialect).map_err(|e| e.to_string())?;
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the nsbootstrap binary: {e}"))?;

@@ -2,14 +2,16 @@
 //!
 //! The plans generated are canonical-encodable in their own `dialect` (set on every plan): every field
 //! stays within the strict grammar, so a fuzzer spends its time on the codec's logic rather than on
-//! plans the encoder refuses. Plans need not pass the consistency check of spec section 8.
+//! plans the encoder refuses. They keep the consistency rules of spec section 8 too (which `encode`
+//! checks): a map brings `user` into the clone flags, offsets bring `time`, and a created type is not
+//! joined.
 
 use crate::dialect::{Attr27290, Dialect};
-use crate::idmap::IdRange;
 use crate::namespace::{CloneFlags, NamespaceKind};
-use crate::nspaths::NamespacePath;
+use crate::payload::id_map::IdRange;
+use crate::payload::ns_paths::NamespacePath;
+use crate::payload::time_offsets::{Clock, TimeOffset};
 use crate::plan::{BootstrapPlan, NetlinkFields};
-use crate::timens::{Clock, TimeOffset};
 use arbitrary::{Arbitrary, Result, Unstructured};
 use std::path::PathBuf;
 
@@ -117,6 +119,15 @@ impl<'a> Arbitrary<'a> for BootstrapPlan {
         } else {
             None
         };
+        // Spec section 8: maps need a new user namespace, offsets a new time namespace, and nothing
+        // created is also joined.
+        if uid_map.is_some() || gid_map.is_some() {
+            clone_flags = clone_flags.with(NamespaceKind::User);
+        }
+        if time_offsets.is_some() {
+            clone_flags = clone_flags.with(NamespaceKind::Time);
+        }
+        namespace_paths.retain(|e| !clone_flags.contains(e.kind));
         Ok(BootstrapPlan {
             dialect: Some(dialect),
             netlink: NetlinkFields {

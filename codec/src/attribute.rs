@@ -1,36 +1,11 @@
-//! The attribute table: numbers, names, payload types, canonical order and dialect membership.
+//! The attribute table of spec section 4, as data: one [`Row`] per attribute (number, name, payload type,
+//! dialect membership), in canonical order. Every per-attribute question ([`Attribute::number`],
+//! [`Attribute::name`], [`Attribute::lookup`], ...) reads [`TABLE`]; adding an attribute is one row here,
+//! one variant of [`Attribute`], one payload module and one plan field.
 
-use crate::dialect::{Attr27290, Dialect};
+use crate::dialect::Dialect;
+use crate::wire::number::*;
 use core::fmt;
-
-/// The message type in the netlink header.
-pub const INIT_MSG: u16 = 62000;
-
-/// Attribute numbers on the wire (all 16 bits: bit 0x4000 is part of the number, not a flag).
-pub mod number {
-    /// Clone flags.
-    pub const CLONE_FLAGS: u16 = 27281;
-    /// Namespace paths.
-    pub const NS_PATHS: u16 = 27282;
-    /// uid map.
-    pub const UID_MAP: u16 = 27283;
-    /// gid map.
-    pub const GID_MAP: u16 = 27284;
-    /// setgroups.
-    pub const SETGROUPS: u16 = 27285;
-    /// oom_score_adj.
-    pub const OOM_SCORE_ADJ: u16 = 27286;
-    /// Rootless euid.
-    pub const ROOTLESS_EUID: u16 = 27287;
-    /// newuidmap path.
-    pub const NEWUIDMAP_PATH: u16 = 27288;
-    /// newgidmap path.
-    pub const NEWGIDMAP_PATH: u16 = 27289;
-    /// Mount sources (runc-1.1) or time offsets (runc-1.2, nsbootstrap-1).
-    pub const MOUNT_SOURCES_OR_TIME_OFFSETS: u16 = 27290;
-    /// Console path (nsbootstrap-1; the start of the nsbootstrap extension range).
-    pub const CONSOLE_PATH: u16 = 27400;
-}
 
 /// How an attribute's payload is encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,8 +20,17 @@ pub enum PayloadType {
     NulList,
 }
 
-/// An attribute, by meaning (27290 has two meanings, told apart by the dialect).
+impl PayloadType {
+    /// Whether the payload is a 4-byte integer (u32 or bool).
+    pub const fn is_integer(self) -> bool {
+        matches!(self, PayloadType::U32 | PayloadType::Bool)
+    }
+}
+
+/// An attribute, by meaning (27290 has two meanings, told apart by the dialect). The discriminant is the
+/// attribute's row in [`TABLE`], which is its canonical position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
 pub enum Attribute {
     /// 27281, u32.
     CloneFlags,
@@ -74,67 +58,214 @@ pub enum Attribute {
     ConsolePath,
 }
 
-impl Attribute {
-    /// Every attribute in canonical (encoding) order, the order of runc's Go encoder.
-    pub const CANONICAL_ORDER: [Attribute; 12] = [
-        Attribute::CloneFlags,
-        Attribute::NamespacePaths,
-        Attribute::NewuidmapPath,
-        Attribute::UidMap,
-        Attribute::GidMap,
-        Attribute::NewgidmapPath,
-        Attribute::Setgroups,
-        Attribute::OomScoreAdj,
-        Attribute::RootlessEuid,
-        Attribute::MountSources,
-        Attribute::TimeOffsets,
-        Attribute::ConsolePath,
+/// One row of the attribute table.
+#[derive(Clone, Copy, Debug)]
+pub struct Row {
+    /// The attribute (its discriminant is the row's index).
+    pub attr: Attribute,
+    /// The number on the wire.
+    pub number: u16,
+    /// The name (the plan's JSON key).
+    pub name: &'static str,
+    /// The payload's encoding.
+    pub payload: PayloadType,
+    /// The dialects that have the attribute, one bit each by position in [`Dialect::ALL`].
+    pub dialects: u8,
+}
+
+const fn dialects(list: &[Dialect]) -> u8 {
+    let mut m = 0;
+    let mut i = 0;
+    while i < list.len() {
+        m |= list[i].bit();
+        i += 1;
+    }
+    m
+}
+
+const ALL: u8 = dialects(&Dialect::ALL);
+
+const fn row(
+    attr: Attribute,
+    number: u16,
+    name: &'static str,
+    payload: PayloadType,
+    dialects: u8,
+) -> Row {
+    Row {
+        attr,
+        number,
+        name,
+        payload,
+        dialects,
+    }
+}
+
+/// The number of attributes: one row of [`TABLE`] and one variant of [`Attribute`] each.
+pub const COUNT: usize = 12;
+
+// A variant without a row (or a row without a variant) breaks this: the last variant is the last row.
+const _: () = assert!(Attribute::ConsolePath as usize + 1 == COUNT);
+
+/// The table of spec section 4, in canonical (encoding) order: the order of runc's Go encoder.
+pub const TABLE: [Row; COUNT] = {
+    use Attribute as A;
+    use PayloadType as P;
+    let t = [
+        row(A::CloneFlags, CLONE_FLAGS, "clone_flags", P::U32, ALL),
+        row(
+            A::NamespacePaths,
+            NS_PATHS,
+            "namespace_paths",
+            P::String,
+            ALL,
+        ),
+        row(
+            A::NewuidmapPath,
+            NEWUIDMAP_PATH,
+            "newuidmap_path",
+            P::String,
+            ALL,
+        ),
+        row(A::UidMap, UID_MAP, "uid_map", P::String, ALL),
+        row(A::GidMap, GID_MAP, "gid_map", P::String, ALL),
+        row(
+            A::NewgidmapPath,
+            NEWGIDMAP_PATH,
+            "newgidmap_path",
+            P::String,
+            ALL,
+        ),
+        row(A::Setgroups, SETGROUPS, "setgroups", P::Bool, ALL),
+        row(
+            A::OomScoreAdj,
+            OOM_SCORE_ADJ,
+            "oom_score_adj",
+            P::String,
+            ALL,
+        ),
+        row(
+            A::RootlessEuid,
+            ROOTLESS_EUID,
+            "rootless_euid",
+            P::Bool,
+            ALL,
+        ),
+        row(
+            A::MountSources,
+            MOUNT_SOURCES_OR_TIME_OFFSETS,
+            "mount_sources",
+            P::NulList,
+            dialects(&[Dialect::Runc11]),
+        ),
+        row(
+            A::TimeOffsets,
+            MOUNT_SOURCES_OR_TIME_OFFSETS,
+            "time_offsets",
+            P::String,
+            dialects(&[Dialect::Runc12, Dialect::Nsbootstrap1]),
+        ),
+        row(
+            A::ConsolePath,
+            CONSOLE_PATH,
+            "console_path",
+            P::String,
+            dialects(&[Dialect::Nsbootstrap1]),
+        ),
     ];
+    // Each row's attribute is its index, so `TABLE[attr as usize]` is the attribute's row.
+    let mut i = 0;
+    while i < t.len() {
+        assert!(t[i].attr as usize == i);
+        assert!(t[i].number & 0xC000 == 0x4000);
+        i += 1;
+    }
+    t
+};
+
+/// The index of [`BY_NUMBER`] for a number: runc's range 27281..27313, then the nsbootstrap extension
+/// range 27400..27432 (the table's numbers must lie in them: checked when the index is built).
+const fn key(number: u16) -> Option<usize> {
+    const RUNC: u16 = CLONE_FLAGS;
+    const EXT: u16 = CONSOLE_PATH;
+    let n = number.wrapping_sub(RUNC);
+    if n < 32 {
+        return Some(n as usize);
+    }
+    let n = number.wrapping_sub(EXT);
+    if n < 32 {
+        return Some(32 + n as usize);
+    }
+    None
+}
+
+/// What a number means in one dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Meaning {
+    /// No dialect knows the number.
+    Unknown,
+    /// This attribute.
+    Here(Attribute),
+    /// The protocol knows the number, but not this dialect (for 27290, the newest dialect's meaning).
+    Elsewhere(Attribute),
+}
+
+/// What each number means in each dialect, by [`key`] then position in [`Dialect::ALL`]. Built from
+/// [`TABLE`], so that a lookup is one load.
+const BY_NUMBER: [[Meaning; 5]; 64] = {
+    let mut by = [[Meaning::Unknown; 5]; 64];
+    let mut i = 0;
+    while i < TABLE.len() {
+        let Some(k) = key(TABLE[i].number) else {
+            panic!("a number outside the key ranges");
+        };
+        let mut d = 0;
+        while d < Dialect::ALL.len() {
+            let cell = &mut by[k][d];
+            if TABLE[i].dialects & Dialect::ALL[d].bit() != 0 {
+                // One meaning per number and dialect.
+                assert!(!matches!(*cell, Meaning::Here(_)));
+                *cell = Meaning::Here(TABLE[i].attr);
+            } else if !matches!(*cell, Meaning::Here(_)) {
+                *cell = Meaning::Elsewhere(TABLE[i].attr);
+            }
+            d += 1;
+        }
+        i += 1;
+    }
+    by
+};
+
+impl Attribute {
+    /// Every attribute in canonical (encoding) order.
+    pub const CANONICAL_ORDER: [Attribute; COUNT] = {
+        let mut out = [Attribute::CloneFlags; COUNT];
+        let mut i = 0;
+        while i < TABLE.len() {
+            out[i] = TABLE[i].attr;
+            i += 1;
+        }
+        out
+    };
+
+    /// The attribute's row in [`TABLE`].
+    pub const fn row(self) -> &'static Row {
+        &TABLE[self as usize]
+    }
 
     /// The attribute's number on the wire.
     pub const fn number(self) -> u16 {
-        use number::*;
-        match self {
-            Attribute::CloneFlags => CLONE_FLAGS,
-            Attribute::NamespacePaths => NS_PATHS,
-            Attribute::NewuidmapPath => NEWUIDMAP_PATH,
-            Attribute::UidMap => UID_MAP,
-            Attribute::GidMap => GID_MAP,
-            Attribute::NewgidmapPath => NEWGIDMAP_PATH,
-            Attribute::Setgroups => SETGROUPS,
-            Attribute::OomScoreAdj => OOM_SCORE_ADJ,
-            Attribute::RootlessEuid => ROOTLESS_EUID,
-            Attribute::MountSources | Attribute::TimeOffsets => MOUNT_SOURCES_OR_TIME_OFFSETS,
-            Attribute::ConsolePath => CONSOLE_PATH,
-        }
+        self.row().number
     }
 
     /// The attribute's name (its JSON key).
     pub const fn name(self) -> &'static str {
-        match self {
-            Attribute::CloneFlags => "clone_flags",
-            Attribute::NamespacePaths => "namespace_paths",
-            Attribute::NewuidmapPath => "newuidmap_path",
-            Attribute::UidMap => "uid_map",
-            Attribute::GidMap => "gid_map",
-            Attribute::NewgidmapPath => "newgidmap_path",
-            Attribute::Setgroups => "setgroups",
-            Attribute::OomScoreAdj => "oom_score_adj",
-            Attribute::RootlessEuid => "rootless_euid",
-            Attribute::MountSources => "mount_sources",
-            Attribute::TimeOffsets => "time_offsets",
-            Attribute::ConsolePath => "console_path",
-        }
+        self.row().name
     }
 
     /// The payload's encoding.
     pub const fn payload_type(self) -> PayloadType {
-        match self {
-            Attribute::CloneFlags => PayloadType::U32,
-            Attribute::Setgroups | Attribute::RootlessEuid => PayloadType::Bool,
-            Attribute::MountSources => PayloadType::NulList,
-            _ => PayloadType::String,
-        }
+        self.row().payload
     }
 
     /// Position in the canonical order (0-based).
@@ -144,58 +275,39 @@ impl Attribute {
 
     /// Whether the attribute is part of `dialect`.
     pub const fn in_dialect(self, dialect: Dialect) -> bool {
-        match self {
-            Attribute::MountSources => matches!(dialect.attr_27290(), Attr27290::MountSources),
-            Attribute::TimeOffsets => matches!(dialect.attr_27290(), Attr27290::TimeOffsets),
-            Attribute::ConsolePath => dialect.has_console(),
-            _ => true,
-        }
+        self.row().dialects & dialect.bit() != 0
     }
 
     /// What a number means in `dialect`: `Ok` when the dialect has it, `Err(Some(_))` when the protocol knows
-    /// the number but the dialect does not use it, `Err(None)` when no dialect knows it.
+    /// the number but the dialect does not use it (for 27290, its meaning in the newest dialect),
+    /// `Err(None)` when no dialect knows it.
+    #[inline]
     pub fn lookup(number: u16, dialect: Dialect) -> Result<Attribute, Option<Attribute>> {
-        use number::*;
-        // 27281 to 27289, by number: every dialect has them. A table rather than a `match`, which compiles
-        // to an indirect jump the decoder's walk would take once per attribute.
-        const ALL_DIALECTS: [Attribute; 9] = [
-            Attribute::CloneFlags,
-            Attribute::NamespacePaths,
-            Attribute::UidMap,
-            Attribute::GidMap,
-            Attribute::Setgroups,
-            Attribute::OomScoreAdj,
-            Attribute::RootlessEuid,
-            Attribute::NewuidmapPath,
-            Attribute::NewgidmapPath,
-        ];
-        if let Some(&attr) = ALL_DIALECTS.get(usize::from(number.wrapping_sub(CLONE_FLAGS))) {
-            return Ok(attr);
-        }
-        let attr = match number {
-            MOUNT_SOURCES_OR_TIME_OFFSETS => match dialect.attr_27290() {
-                Attr27290::MountSources => Attribute::MountSources,
-                Attr27290::TimeOffsets => Attribute::TimeOffsets,
-                Attr27290::Unused => return Err(Some(Attribute::TimeOffsets)),
-            },
-            CONSOLE_PATH => Attribute::ConsolePath,
-            _ => return Err(None),
+        let Some(k) = key(number) else {
+            return Err(None);
         };
-        if attr.in_dialect(dialect) {
-            Ok(attr)
-        } else {
-            Err(Some(attr))
+        match BY_NUMBER[k][dialect as usize] {
+            Meaning::Here(a) => Ok(a),
+            Meaning::Elsewhere(a) => Err(Some(a)),
+            Meaning::Unknown => Err(None),
         }
     }
 
-    /// A human name for a raw number, whatever the dialect.
+    /// A human name for a raw number, whatever the dialect (the names of its meanings, joined by `/`).
     pub fn describe_number(number: u16) -> &'static str {
-        match number {
-            number::MOUNT_SOURCES_OR_TIME_OFFSETS => "mount_sources/time_offsets",
-            n => match Attribute::lookup(n, Dialect::Nsbootstrap1) {
-                Ok(a) | Err(Some(a)) => a.name(),
-                Err(None) => "unknown",
-            },
+        let Some(k) = key(number) else {
+            return "unknown";
+        };
+        let mut rows = TABLE.iter().filter(|r| key(r.number) == Some(k));
+        match (rows.next(), rows.next()) {
+            (Some(a), Some(b))
+                if (a.attr, b.attr) == (Attribute::MountSources, Attribute::TimeOffsets) =>
+            {
+                "mount_sources/time_offsets"
+            }
+            (Some(a), None) => a.name,
+            (Some(_), Some(b)) => b.name,
+            (None, _) => "unknown",
         }
     }
 }
@@ -209,19 +321,35 @@ impl fmt::Display for Attribute {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::Attr27290;
 
     #[test]
     fn canonical_index_matches_the_table() {
         for (i, a) in Attribute::CANONICAL_ORDER.iter().enumerate() {
             assert_eq!(a.canonical_index(), i);
+            assert_eq!(TABLE[i].attr, *a);
         }
     }
 
     #[test]
-    fn numbers_keep_bit_0x4000_and_never_set_0x8000() {
-        for a in Attribute::CANONICAL_ORDER {
-            assert_eq!(a.number() & 0xC000, 0x4000, "{a}");
+    fn the_table_agrees_with_the_dialects() {
+        for d in Dialect::ALL {
+            assert_eq!(
+                Attribute::MountSources.in_dialect(d),
+                d.attr_27290() == Attr27290::MountSources
+            );
+            assert_eq!(
+                Attribute::TimeOffsets.in_dialect(d),
+                d.attr_27290() == Attr27290::TimeOffsets
+            );
+            assert_eq!(Attribute::ConsolePath.in_dialect(d), d.has_console());
         }
+        assert_eq!(
+            Attribute::describe_number(27290),
+            "mount_sources/time_offsets"
+        );
+        assert_eq!(Attribute::describe_number(27283), "uid_map");
+        assert_eq!(Attribute::describe_number(27291), "unknown");
     }
 
     #[test]
@@ -234,16 +362,17 @@ mod tests {
             Attribute::lookup(27290, Dialect::Runc12),
             Ok(Attribute::TimeOffsets)
         );
-        assert!(matches!(
+        assert_eq!(
             Attribute::lookup(27290, Dialect::Runc10),
-            Err(Some(_))
-        ));
+            Err(Some(Attribute::TimeOffsets))
+        );
         assert_eq!(
             Attribute::lookup(27400, Dialect::Runc12),
             Err(Some(Attribute::ConsolePath))
         );
         assert_eq!(Attribute::lookup(27291, Dialect::Nsbootstrap1), Err(None));
         assert_eq!(Attribute::lookup(27280, Dialect::Nsbootstrap1), Err(None));
+        assert_eq!(Attribute::lookup(27401, Dialect::Nsbootstrap1), Err(None));
         for d in Dialect::ALL {
             for a in Attribute::CANONICAL_ORDER {
                 let found = Attribute::lookup(a.number(), d);

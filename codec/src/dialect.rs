@@ -74,6 +74,11 @@ impl Dialect {
         Dialect::Nsbootstrap1,
     ];
 
+    /// The dialect's bit in the attribute table's membership masks (its position in [`Dialect::ALL`]).
+    pub(crate) const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
     /// The dialect's name as used on the command line, in JSON and in the spec.
     pub const fn name(self) -> &'static str {
         match self {

@@ -1,11 +1,15 @@
-//! The crate's one error type.
+//! The errors, one type per audience: [`DecodeError`] for a message that breaks sections 3 to 5 (every
+//! variant at the offset the spec gives), [`EncodeError`] for a plan that cannot be encoded (a field named
+//! by its attribute, a dialect conflict, the buffer or the message's size), and [`PlanError`] for the
+//! consistency rules of section 8. [`Problem`] is what is wrong inside one payload, shared by the first two.
 //!
-//! Every variant names what a caller can act on; `class()` gives the stable error-class name used by the
-//! spec's vectors, and `Display` writes one line naming the attribute, the byte offset and the value.
+//! `class()` gives the stable error-class name of the spec's Appendix A, and `Display` writes one line
+//! naming the attribute, the byte offset and the value.
 
 use crate::attribute::Attribute;
 use crate::dialect::Dialect;
 use crate::namespace::NamespaceKind;
+use crate::wire::{INIT_MSG, MAX_ID_RANGES, MAX_MESSAGE_LEN, MAX_PATH};
 use core::fmt;
 
 /// A short copy of offending bytes, kept inline so that building an error never allocates.
@@ -104,7 +108,9 @@ pub enum Problem {
         /// Its length in bytes.
         len: usize,
     },
-    /// A path that holds a byte it may not hold (NUL; `,` in a namespace path).
+    /// Encoding: a NUL byte inside a path or text field (a string payload has none, spec section 4).
+    EmbeddedNul,
+    /// Encoding: a `,` in a namespace path (it would split the entry, spec section 5.2).
     ForbiddenByte {
         /// The byte.
         byte: u8,
@@ -169,6 +175,7 @@ impl Problem {
             Problem::RepeatedNamespaceType { .. } => "repeated-ns-type",
             Problem::RelativePath { .. } => "relative-path",
             Problem::PathTooLong { .. } => "path-too-long",
+            Problem::EmbeddedNul => "embedded-nul",
             Problem::ForbiddenByte { .. } => "bad-ns-entry",
             Problem::BadIdMap { .. } => "bad-id-map",
             Problem::IdMapOverlap { .. } => "id-map-overlap",
@@ -204,8 +211,9 @@ impl fmt::Display for Problem {
             }
             Problem::RelativePath { path } => write!(f, "path {path} is not absolute"),
             Problem::PathTooLong { len } => {
-                write!(f, "path of {len} bytes is longer than {}", crate::MAX_PATH)
+                write!(f, "path of {len} bytes is longer than {}", MAX_PATH)
             }
+            Problem::EmbeddedNul => f.write_str("a NUL byte inside the text"),
             Problem::ForbiddenByte { byte } => write!(f, "path holds the byte {byte:#04x}"),
             Problem::BadIdMap { line, reason, text } => {
                 write!(f, "id map line {line} {text}: {reason}")
@@ -215,11 +223,9 @@ impl fmt::Display for Problem {
                 "id map lines {} and {} overlap on the {side} side",
                 lines.0, lines.1
             ),
-            Problem::IdMapTooLong { ranges } => write!(
-                f,
-                "id map has {ranges} ranges, more than {}",
-                crate::MAX_ID_RANGES
-            ),
+            Problem::IdMapTooLong { ranges } => {
+                write!(f, "id map has {ranges} ranges, more than {}", MAX_ID_RANGES)
+            }
             Problem::BadOomScoreAdj { text } => {
                 write!(f, "oom_score_adj {text} is not a decimal in [-1000, 1000]")
             }
@@ -237,9 +243,9 @@ impl fmt::Display for Problem {
     }
 }
 
-/// The plan-consistency rules (spec section 8).
+/// A plan that breaks a consistency rule of spec section 8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PlanRule {
+pub enum PlanError {
     /// An id map without `CLONE_NEWUSER`.
     MapWithoutUserns,
     /// Time offsets without `CLONE_NEWTIME`.
@@ -248,21 +254,144 @@ pub enum PlanRule {
     JoinAndCreate(NamespaceKind),
 }
 
-impl PlanRule {
+impl PlanError {
     /// The spec's error class.
     pub const fn class(&self) -> &'static str {
         match self {
-            PlanRule::MapWithoutUserns => "plan-map-without-userns",
-            PlanRule::OffsetsWithoutTimens => "plan-offsets-without-timens",
-            PlanRule::JoinAndCreate(_) => "plan-join-and-create",
+            PlanError::MapWithoutUserns => "plan-map-without-userns",
+            PlanError::OffsetsWithoutTimens => "plan-offsets-without-timens",
+            PlanError::JoinAndCreate(_) => "plan-join-and-create",
         }
     }
 }
 
-/// Every error the codec reports.
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.class())?;
+        match self {
+            PlanError::MapWithoutUserns => {
+                f.write_str("a uid or gid map needs clone flag user (CLONE_NEWUSER)")
+            }
+            PlanError::OffsetsWithoutTimens => {
+                f.write_str("time offsets need clone flag time (CLONE_NEWTIME)")
+            }
+            PlanError::JoinAndCreate(kind) => write!(
+                f,
+                "namespace {kind} is both joined by path and created by clone flag"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Why a plan cannot be encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Error {
+pub enum EncodeError {
+    /// A field outside its strict grammar or limits (spec sections 5 and 7).
+    Field {
+        /// The attribute the field is sent in.
+        attr: Attribute,
+        /// What is wrong.
+        problem: Problem,
+    },
+    /// The plan has a field whose attribute the dialect does not have.
+    NotInDialect {
+        /// The attribute.
+        attr: Attribute,
+        /// The dialect encoded in.
+        dialect: Dialect,
+    },
+    /// The plan names its dialect, and it is not the one asked for.
+    DialectMismatch {
+        /// The plan's own dialect.
+        plan: Dialect,
+        /// The dialect asked for.
+        requested: Dialect,
+    },
+    /// The plan breaks a consistency rule of spec section 8.
+    Inconsistent(PlanError),
+    /// The output buffer is too small for the encoded message.
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes available.
+        available: usize,
+    },
+    /// The encoded message would be longer than the spec's maximum.
+    MessageTooLarge {
+        /// Its length.
+        len: usize,
+    },
+}
+
+impl EncodeError {
+    /// The spec's error class (Appendix A) where there is one; `dialect-mismatch`, `buffer-too-small`
+    /// otherwise.
+    pub const fn class(&self) -> &'static str {
+        match self {
+            EncodeError::Field { problem, .. } => problem.class(),
+            EncodeError::NotInDialect { .. } => "attr-not-in-dialect",
+            EncodeError::DialectMismatch { .. } => "dialect-mismatch",
+            EncodeError::Inconsistent(rule) => rule.class(),
+            EncodeError::BufferTooSmall { .. } => "buffer-too-small",
+            EncodeError::MessageTooLarge { .. } => "length-too-large",
+        }
+    }
+
+    /// The attribute at fault, when there is one.
+    pub const fn attribute(&self) -> Option<Attribute> {
+        match *self {
+            EncodeError::Field { attr, .. } | EncodeError::NotInDialect { attr, .. } => Some(attr),
+            _ => None,
+        }
+    }
+}
+
+impl From<PlanError> for EncodeError {
+    fn from(e: PlanError) -> Self {
+        EncodeError::Inconsistent(e)
+    }
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EncodeError::Field { attr, problem } => {
+                write!(f, "{}: attribute {attr}: {problem}", problem.class())
+            }
+            EncodeError::NotInDialect { attr, dialect } => write!(
+                f,
+                "{}: attribute {attr}: not part of dialect {dialect}",
+                self.class()
+            ),
+            EncodeError::DialectMismatch { plan, requested } => write!(
+                f,
+                "{}: the plan is for dialect {plan}, not {requested}",
+                self.class()
+            ),
+            EncodeError::Inconsistent(rule) => rule.fmt(f),
+            EncodeError::BufferTooSmall { needed, available } => write!(
+                f,
+                "{}: the message needs {needed} bytes, the buffer has {available}",
+                self.class()
+            ),
+            EncodeError::MessageTooLarge { len } => write!(
+                f,
+                "{}: the encoded message would be {len} bytes, above the maximum {MAX_MESSAGE_LEN}",
+                self.class()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// Why a message does not decode: the first check of spec sections 3 to 5 that fails, at its offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
     /// Fewer than 16 bytes: no whole header.
     TruncatedHeader {
         /// Bytes available.
@@ -403,37 +532,22 @@ pub enum Error {
         /// The NUL's offset.
         at: usize,
     },
-    /// The payload breaks its grammar or limits (decoding), or a plan's field does (encoding: no offsets).
+    /// The payload breaks its grammar or limits (A9).
     Payload {
-        /// The attribute's offset, when decoding.
-        offset: Option<usize>,
+        /// The attribute's offset.
+        offset: usize,
         /// The attribute.
         attr: Attribute,
-        /// The offending byte's offset, when known.
-        at: Option<usize>,
+        /// The offending byte's offset.
+        at: usize,
         /// What is wrong.
         problem: Problem,
     },
-    /// A plan breaks a consistency rule.
-    Plan {
-        /// The rule.
-        rule: PlanRule,
-    },
-    /// The output buffer is too small for the encoded message.
-    BufferTooSmall {
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes available.
-        available: usize,
-    },
-    /// The encoded message would be longer than the spec's maximum.
-    MessageTooLarge {
-        /// Its length.
-        len: usize,
-    },
 }
 
-impl Error {
+use DecodeError as Error;
+
+impl DecodeError {
     /// The spec's error class (Appendix A of `spec/PROTOCOL.md`).
     pub const fn class(&self) -> &'static str {
         match self {
@@ -456,22 +570,19 @@ impl Error {
             Error::MissingNul { .. } => "missing-nul",
             Error::EmbeddedNul { .. } => "embedded-nul",
             Error::Payload { problem, .. } => problem.class(),
-            Error::Plan { rule } => rule.class(),
-            Error::BufferTooSmall { .. } => "buffer-too-small",
-            Error::MessageTooLarge { .. } => "length-too-large",
         }
     }
 
     /// The byte offset the spec assigns to the error (the attribute's start for attribute errors).
-    pub const fn offset(&self) -> Option<usize> {
+    pub const fn offset(&self) -> usize {
         match *self {
             Error::TruncatedHeader { .. }
             | Error::LengthTooShort { .. }
             | Error::LengthTooLarge { .. }
-            | Error::UnalignedLength { .. } => Some(0),
-            Error::WrongType { .. } => Some(4),
-            Error::Truncated { available, .. } => Some(available),
-            Error::TrailingBytes { declared, .. } => Some(declared as usize),
+            | Error::UnalignedLength { .. } => 0,
+            Error::WrongType { .. } => 4,
+            Error::Truncated { available, .. } => available,
+            Error::TrailingBytes { declared, .. } => declared as usize,
             Error::AttrHeaderTruncated { offset, .. }
             | Error::AttrTooShort { offset, .. }
             | Error::AttrPastEnd { offset, .. }
@@ -482,11 +593,8 @@ impl Error {
             | Error::NonzeroPadding { offset, .. }
             | Error::PayloadLength { offset, .. }
             | Error::MissingNul { offset, .. }
-            | Error::EmbeddedNul { offset, .. } => Some(offset),
-            Error::Payload { offset, .. } => offset,
-            Error::Plan { .. } | Error::BufferTooSmall { .. } | Error::MessageTooLarge { .. } => {
-                None
-            }
+            | Error::EmbeddedNul { offset, .. }
+            | Error::Payload { offset, .. } => offset,
         }
     }
 
@@ -507,15 +615,15 @@ impl Error {
 
     pub(crate) fn payload(offset: usize, attr: Attribute, at: usize, problem: Problem) -> Error {
         Error::Payload {
-            offset: Some(offset),
+            offset,
             attr,
-            at: Some(at),
+            at,
             problem,
         }
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: ", self.class())?;
         match *self {
@@ -532,7 +640,7 @@ impl fmt::Display for Error {
             Error::WrongType { found } => write!(
                 f,
                 "header at offset 4: nlmsg_type {found} is not {}",
-                crate::INIT_MSG
+                INIT_MSG
             ),
             Error::Truncated {
                 declared,
@@ -564,7 +672,7 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "attribute {} ({number}) at offset {offset}: nla_len {nla_len} is below 4",
-                crate::Attribute::describe_number(number)
+                Attribute::describe_number(number)
             ),
             Error::AttrPastEnd {
                 offset,
@@ -574,7 +682,7 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "attribute {} ({number}) at offset {offset}: nla_len {nla_len} runs past the message end ({remaining} bytes left)",
-                crate::Attribute::describe_number(number)
+                Attribute::describe_number(number)
             ),
             Error::UnknownAttr { offset, number } => {
                 write!(f, "attribute at offset {offset}: unknown type {number} ({number:#06x})")
@@ -630,42 +738,12 @@ impl fmt::Display for Error {
                 attr,
                 at,
                 problem,
-            } => {
-                write!(f, "attribute {attr}")?;
-                if let Some(o) = offset {
-                    write!(f, " at offset {o}")?;
-                }
-                if let Some(a) = at {
-                    write!(f, " (byte {a})")?;
-                }
-                write!(f, ": {problem}")
-            }
-            Error::Plan { rule } => match rule {
-                PlanRule::MapWithoutUserns => {
-                    f.write_str("a uid or gid map needs clone flag user (CLONE_NEWUSER)")
-                }
-                PlanRule::OffsetsWithoutTimens => {
-                    f.write_str("time offsets need clone flag time (CLONE_NEWTIME)")
-                }
-                PlanRule::JoinAndCreate(kind) => write!(
-                    f,
-                    "namespace {kind} is both joined by path and created by clone flag"
-                ),
-            },
-            Error::BufferTooSmall { needed, available } => write!(
-                f,
-                "the message needs {needed} bytes, the buffer has {available}"
-            ),
-            Error::MessageTooLarge { len } => write!(
-                f,
-                "the encoded message would be {len} bytes, above the maximum {}",
-                crate::MAX_MESSAGE_LEN
-            ),
+            } => write!(f, "attribute {attr} at offset {offset} (byte {at}): {problem}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for DecodeError {}
 
 #[cfg(test)]
 mod tests {
@@ -697,6 +775,6 @@ mod tests {
         assert!(text.contains("offset 40"), "{text}");
         assert!(text.contains("\"0 0 0\""), "{text}");
         assert_eq!(e.class(), "bad-id-map");
-        assert_eq!(e.offset(), Some(40));
+        assert_eq!(e.offset(), 40);
     }
 }

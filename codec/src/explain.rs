@@ -3,9 +3,11 @@
 
 use crate::attribute::{Attribute, PayloadType};
 use crate::dialect::Dialect;
-use crate::error::{Error, Snippet};
-use crate::message::{MessageView, HEADER_LEN};
+use crate::error::{DecodeError as Error, Snippet};
+use crate::message::MessageView;
 use crate::text::Mode;
+use crate::walk::{Attrs, RawAttr};
+use crate::wire::{Header, HEADER_LEN, INIT_MSG};
 use core::fmt::Write;
 
 const ROW: usize = 8;
@@ -53,7 +55,7 @@ fn describe_value(attr: Attribute, payload: &[u8]) -> String {
         PayloadType::U32 | PayloadType::Bool if payload.len() == 4 => {
             let v = u32_at(payload, 0).unwrap_or(0);
             if attr == Attribute::CloneFlags {
-                format!("value {v:#010x} ({})", crate::CloneFlags(v))
+                format!("value {v:#010x} ({})", crate::namespace::CloneFlags(v))
             } else {
                 format!("value {v}")
             }
@@ -69,7 +71,7 @@ fn describe_value(attr: Attribute, payload: &[u8]) -> String {
 /// The annotated dump of `bytes` read in `dialect` with `mode`, and the decoding error if there is one.
 pub fn explain(bytes: &[u8], dialect: Dialect, mode: Mode) -> (String, Option<Error>) {
     let error = MessageView::decode(bytes, dialect, mode).err();
-    let stop = error.and_then(|e| e.offset()).unwrap_or(usize::MAX);
+    let stop = error.map_or(usize::MAX, |e| e.offset());
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -94,21 +96,28 @@ pub fn explain(bytes: &[u8], dialect: Dialect, mode: Mode) -> (String, Option<Er
             u64::from(u32_at(bytes, o).unwrap_or(0))
         };
         let extra = match name {
-            "nlmsg_type" if value == u64::from(crate::INIT_MSG) => " (the bootstrap message)",
+            "nlmsg_type" if value == u64::from(INIT_MSG) => " (the bootstrap message)",
             "nlmsg_flags" if value == 1 => " (NLM_F_REQUEST)",
             _ => "",
         };
         row(&mut out, o, field, &format!("{name} {value}{extra}"));
     }
-    let end = u32_at(bytes, 0)
-        .map_or(0, |l| (l as usize).min(bytes.len()))
+    // The message as far as it goes: nlmsg_len bytes, or what there is.
+    let end = Header::read(bytes)
+        .map_or(0, |h| (h.len as usize).min(bytes.len()))
         .max(HEADER_LEN.min(bytes.len()));
-    let mut o = HEADER_LEN;
-    while o + 4 <= end && o <= stop {
-        let (nla_len, number) = (
-            u16_at(bytes, o).unwrap_or(0),
-            u16_at(bytes, o + 2).unwrap_or(0),
-        );
+    for a in Attrs::new(&bytes[..end]) {
+        let (o, ok) = match a {
+            Ok(a) => (a.offset, Some(a)),
+            Err(e) => (e.offset(), None),
+        };
+        if o > stop || o + 4 > end {
+            break;
+        }
+        let (nla_len, number) = match (u16_at(bytes, o), u16_at(bytes, o + 2)) {
+            (Some(l), Some(n)) => (l, n),
+            _ => break,
+        };
         let name = Attribute::describe_number(number);
         row(
             &mut out,
@@ -116,31 +125,25 @@ pub fn explain(bytes: &[u8], dialect: Dialect, mode: Mode) -> (String, Option<Er
             &bytes[o..o + 4],
             &format!("attribute {name} ({number}), nla_len {nla_len}"),
         );
-        let n = usize::from(nla_len);
-        if n < 4 || o + n > end {
+        // A structural error (A1 to A3) ends the walk after the attribute's header.
+        let Some(RawAttr {
+            payload, padding, ..
+        }) = ok
+        else {
             break;
-        }
-        let payload = &bytes[o + 4..o + n];
+        };
         let note = match Attribute::lookup(number, dialect) {
             Ok(attr) => format!("  {}", describe_value(attr, payload)),
             Err(_) => format!("  payload ({} bytes)", payload.len()),
         };
         rows(&mut out, o + 4, payload, &note);
-        let padded = ((n + 3) & !3).min(end - o);
-        if padded > n {
-            row(&mut out, o + n, &bytes[o + n..o + padded], "  padding");
+        if !padding.is_empty() {
+            let at = o + 4 + payload.len();
+            row(&mut out, at, padding, "  padding");
         }
-        o += padded;
     }
     if let Some(e) = &error {
-        match e.offset() {
-            Some(at) => {
-                let _ = writeln!(out, "error at offset {at}: {e}");
-            }
-            None => {
-                let _ = writeln!(out, "error: {e}");
-            }
-        }
+        let _ = writeln!(out, "error at offset {}: {e}", e.offset());
     } else {
         let _ = writeln!(out, "valid ({mode:?})");
     }

@@ -190,6 +190,26 @@ impl fmt::Display for CloneFlags {
     }
 }
 
+/// serde for a namespace kind by name.
+#[cfg(feature = "serde")]
+pub(crate) mod kind_serde {
+    use super::NamespaceKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(k: &NamespaceKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(k.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NamespaceKind, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        NamespaceKind::from_name(s.as_bytes()).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown namespace type {s:?} (expected cgroup, ipc, mnt, net, pid, time, user or uts)"
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

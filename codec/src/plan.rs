@@ -2,12 +2,13 @@
 
 use crate::attribute::Attribute;
 use crate::dialect::Dialect;
-use crate::error::{Error, PlanRule};
-use crate::idmap::IdRange;
-use crate::message::{MessageView, NLM_F_REQUEST};
+use crate::error::{DecodeError, PlanError};
+use crate::message::MessageView;
 use crate::namespace::{CloneFlags, NamespaceKind};
-use crate::nspaths::NamespacePath;
-use crate::timens::{Clock, TimeOffset};
+use crate::payload::id_map::IdRange;
+use crate::payload::ns_paths::NamespacePath;
+use crate::payload::time_offsets::{Clock, TimeOffset};
+use crate::wire::NLM_F_REQUEST;
 use std::path::PathBuf;
 
 /// The netlink header fields that carry no meaning but are kept so that decode and encode are byte-exact.
@@ -38,7 +39,8 @@ impl Default for NetlinkFields {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct BootstrapPlan {
-    /// The dialect this plan is meant for, when it says (JSON `"dialect"`).
+    /// The dialect this plan is meant for, when it says (JSON `"dialect"`): [`BootstrapPlan::encode`] then
+    /// refuses to encode it in any other dialect ([`crate::EncodeError::DialectMismatch`]).
     #[cfg_attr(
         feature = "serde",
         serde(default, skip_serializing_if = "Option::is_none")
@@ -160,8 +162,8 @@ impl BootstrapPlan {
     }
 
     /// Decodes `bytes` (exactly one message) strictly into an owned plan.
-    pub fn decode(bytes: &[u8], dialect: Dialect) -> Result<Self, Error> {
-        MessageView::decode(bytes, dialect, crate::Mode::Strict).map(|v| Self::from_view(&v))
+    pub fn decode(bytes: &[u8], dialect: Dialect) -> Result<Self, DecodeError> {
+        MessageView::decode(bytes, dialect, crate::text::Mode::Strict).map(|v| Self::from_view(&v))
     }
 
     /// Whether the plan sets `attr` (clone flags are always sent).
@@ -182,22 +184,15 @@ impl BootstrapPlan {
         }
     }
 
-    /// The plan-consistency rules of spec section 8, which an executor checks before any side effect.
-    pub fn check(&self) -> Result<(), Error> {
-        let flags = self.clone_flags;
-        let fail = |rule| Err(Error::Plan { rule });
-        if (self.uid_map.is_some() || self.gid_map.is_some())
-            && !flags.contains(NamespaceKind::User)
-        {
-            return fail(PlanRule::MapWithoutUserns);
-        }
-        if self.time_offsets.is_some() && !flags.contains(NamespaceKind::Time) {
-            return fail(PlanRule::OffsetsWithoutTimens);
-        }
-        if let Some(e) = self.namespace_paths.iter().find(|e| flags.contains(e.kind)) {
-            return fail(PlanRule::JoinAndCreate(e.kind));
-        }
-        Ok(())
+    /// The plan-consistency rules of spec section 8, which an executor checks before any side effect
+    /// ([`MessageView::check_rules`] checks the same rules on a decoded message).
+    pub fn check(&self) -> Result<(), PlanError> {
+        rules(
+            self.clone_flags,
+            self.uid_map.is_some() || self.gid_map.is_some(),
+            self.time_offsets.is_some(),
+            self.namespace_paths.iter().map(|e| e.kind),
+        )
     }
 }
 
@@ -309,26 +304,6 @@ impl PlanBuilder {
     }
 }
 
-/// serde for a namespace kind by name.
-#[cfg(feature = "serde")]
-pub(crate) mod kind_serde {
-    use crate::namespace::NamespaceKind;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(k: &NamespaceKind, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(k.name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NamespaceKind, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        NamespaceKind::from_name(s.as_bytes()).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown namespace type {s:?} (expected cgroup, ipc, mnt, net, pid, time, user or uts)"
-            ))
-        })
-    }
-}
-
 /// serde for clone flags as an array of names plus, for bits no name covers, one "0x%08x" string.
 #[cfg(feature = "serde")]
 mod clone_flags_serde {
@@ -364,6 +339,42 @@ mod clone_flags_serde {
             }
         }
         Ok(CloneFlags(flags))
+    }
+}
+
+impl MessageView<'_> {
+    /// The plan-consistency rules of spec section 8 on the decoded message, as [`BootstrapPlan::check`]
+    /// checks them on an owned plan: an executor runs this before any side effect.
+    pub fn check_rules(&self) -> Result<(), PlanError> {
+        rules(
+            self.clone_flags(),
+            self.uid_map().is_some() || self.gid_map().is_some(),
+            self.time_offsets().is_some(),
+            self.namespace_paths()
+                .into_iter()
+                .flat_map(|p| p.iter().map(|e| e.kind)),
+        )
+    }
+}
+
+/// The rules of spec section 8, over what a plan or a decoded message says: the clone flags, whether it
+/// has an id map, whether it has time offsets, and the kinds of the namespaces it joins. The first rule
+/// broken, in the spec's order.
+pub(crate) fn rules(
+    flags: CloneFlags,
+    has_id_map: bool,
+    has_time_offsets: bool,
+    mut joined: impl Iterator<Item = NamespaceKind>,
+) -> Result<(), PlanError> {
+    if has_id_map && !flags.contains(NamespaceKind::User) {
+        return Err(PlanError::MapWithoutUserns);
+    }
+    if has_time_offsets && !flags.contains(NamespaceKind::Time) {
+        return Err(PlanError::OffsetsWithoutTimens);
+    }
+    match joined.find(|&k| flags.contains(k)) {
+        Some(kind) => Err(PlanError::JoinAndCreate(kind)),
+        None => Ok(()),
     }
 }
 

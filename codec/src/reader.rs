@@ -5,9 +5,10 @@
 //! `nlmsg_len` bytes.
 
 use crate::dialect::Dialect;
-use crate::error::Error;
-use crate::message::{Header, MessageView, HEADER_LEN};
+use crate::error::DecodeError as Error;
+use crate::message::MessageView;
 use crate::text::Mode;
+use crate::wire::{Header, HEADER_LEN, MAX_MESSAGE_LEN};
 
 /// Reads one message from a byte stream.
 #[derive(Clone, Debug)]
@@ -98,7 +99,7 @@ impl MessageReader {
         body.try_reserve_exact(self.declared)
             .map_err(|_| Error::LengthTooLarge {
                 declared: header.len,
-                max: crate::MAX_MESSAGE_LEN,
+                max: MAX_MESSAGE_LEN,
             })?;
         body.extend_from_slice(&self.head);
         self.body = body;

@@ -5,7 +5,7 @@ use crate::dialect::{Attr27290, Dialect};
 
 /// One sync message between stages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Sync {
+pub enum SyncMsg {
     /// Stage 1 asks stage 0 to write its id maps.
     UsermapPls,
     /// Stage 0 has written them.
@@ -28,37 +28,37 @@ pub enum Sync {
     TimeoffsetsAck,
 }
 
-impl Sync {
+impl SyncMsg {
     /// The value on the wire in `dialect`, `None` where the dialect has no such message.
     pub fn value(self, dialect: Dialect) -> Option<u32> {
         let extra = dialect.attr_27290();
         match self {
-            Sync::UsermapPls => Some(0x40),
-            Sync::UsermapAck => Some(0x41),
-            Sync::RecvpidPls => Some(0x42),
-            Sync::RecvpidAck => Some(0x43),
-            Sync::Grandchild => Some(0x44),
-            Sync::ChildFinish => Some(0x45),
-            Sync::MountsourcesPls => (extra == Attr27290::MountSources).then_some(0x46),
-            Sync::MountsourcesAck => (extra == Attr27290::MountSources).then_some(0x47),
-            Sync::TimeoffsetsPls => (extra == Attr27290::TimeOffsets).then_some(0x46),
-            Sync::TimeoffsetsAck => (extra == Attr27290::TimeOffsets).then_some(0x47),
+            SyncMsg::UsermapPls => Some(0x40),
+            SyncMsg::UsermapAck => Some(0x41),
+            SyncMsg::RecvpidPls => Some(0x42),
+            SyncMsg::RecvpidAck => Some(0x43),
+            SyncMsg::Grandchild => Some(0x44),
+            SyncMsg::ChildFinish => Some(0x45),
+            SyncMsg::MountsourcesPls => (extra == Attr27290::MountSources).then_some(0x46),
+            SyncMsg::MountsourcesAck => (extra == Attr27290::MountSources).then_some(0x47),
+            SyncMsg::TimeoffsetsPls => (extra == Attr27290::TimeOffsets).then_some(0x46),
+            SyncMsg::TimeoffsetsAck => (extra == Attr27290::TimeOffsets).then_some(0x47),
         }
     }
 
     /// The message a value means in `dialect`.
-    pub fn from_value(value: u32, dialect: Dialect) -> Option<Sync> {
+    pub fn from_value(value: u32, dialect: Dialect) -> Option<SyncMsg> {
         [
-            Sync::UsermapPls,
-            Sync::UsermapAck,
-            Sync::RecvpidPls,
-            Sync::RecvpidAck,
-            Sync::Grandchild,
-            Sync::ChildFinish,
-            Sync::MountsourcesPls,
-            Sync::MountsourcesAck,
-            Sync::TimeoffsetsPls,
-            Sync::TimeoffsetsAck,
+            SyncMsg::UsermapPls,
+            SyncMsg::UsermapAck,
+            SyncMsg::RecvpidPls,
+            SyncMsg::RecvpidAck,
+            SyncMsg::Grandchild,
+            SyncMsg::ChildFinish,
+            SyncMsg::MountsourcesPls,
+            SyncMsg::MountsourcesAck,
+            SyncMsg::TimeoffsetsPls,
+            SyncMsg::TimeoffsetsAck,
         ]
         .into_iter()
         .find(|s| s.value(dialect) == Some(value))
@@ -78,14 +78,14 @@ mod tests {
     #[test]
     fn values_depend_on_the_dialect() {
         assert_eq!(
-            Sync::from_value(0x46, Dialect::Runc11),
-            Some(Sync::MountsourcesPls)
+            SyncMsg::from_value(0x46, Dialect::Runc11),
+            Some(SyncMsg::MountsourcesPls)
         );
         assert_eq!(
-            Sync::from_value(0x46, Dialect::Runc12),
-            Some(Sync::TimeoffsetsPls)
+            SyncMsg::from_value(0x46, Dialect::Runc12),
+            Some(SyncMsg::TimeoffsetsPls)
         );
-        assert_eq!(Sync::from_value(0x46, Dialect::Runc10), None);
-        assert_eq!(Sync::ChildFinish.value(Dialect::RuncRc93), Some(0x45));
+        assert_eq!(SyncMsg::from_value(0x46, Dialect::Runc10), None);
+        assert_eq!(SyncMsg::ChildFinish.value(Dialect::RuncRc93), Some(0x45));
     }
 }

@@ -1,8 +1,5 @@
-//! Small grammar pieces shared by the text payloads: decimals, separators and lines (runs of blanks with
-//! `nom`), and the NUL scan of string payloads.
-
-use nom::bytes::complete::{take_while, take_while1};
-use nom::Parser;
+//! Small grammar pieces shared by the text payloads: decimals, separators and lines (runs of blanks), and
+//! the NUL scan of string payloads.
 
 /// Which grammar a payload is read with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -77,10 +74,8 @@ pub(crate) fn separator(text: &[u8], mode: Mode) -> Option<&[u8]> {
     match mode {
         Mode::Strict => text.strip_prefix(b" "),
         Mode::Lenient => {
-            let (rest, _) = take_while1::<_, _, nom::error::Error<&[u8]>>(is_blank)
-                .parse(text)
-                .ok()?;
-            Some(rest)
+            let rest = skip_blanks(text, mode);
+            (rest.len() < text.len()).then_some(rest)
         }
     }
 }
@@ -89,9 +84,13 @@ pub(crate) fn separator(text: &[u8], mode: Mode) -> Option<&[u8]> {
 pub(crate) fn skip_blanks(text: &[u8], mode: Mode) -> &[u8] {
     match mode {
         Mode::Strict => text,
-        Mode::Lenient => take_while::<_, _, nom::error::Error<&[u8]>>(is_blank)
-            .parse(text)
-            .map_or(text, |(rest, _)| rest),
+        Mode::Lenient => {
+            let n = text
+                .iter()
+                .position(|&b| !is_blank(b))
+                .unwrap_or(text.len());
+            &text[n..]
+        }
     }
 }
 
@@ -293,9 +292,9 @@ pub(crate) fn has_nul(s: &[u8]) -> bool {
 }
 
 /// Path rules shared by every path payload. `Err` holds the problem.
-pub(crate) fn check_path(path: &[u8], mode: Mode) -> Result<(), crate::Problem> {
+pub(crate) fn check_path(path: &[u8], mode: Mode) -> Result<(), crate::error::Problem> {
     use crate::error::{Problem, Snippet};
-    if path.len() > crate::MAX_PATH {
+    if path.len() > crate::wire::MAX_PATH {
         return Err(Problem::PathTooLong { len: path.len() });
     }
     if mode == Mode::Strict && path.first() != Some(&b'/') {

@@ -3,7 +3,8 @@
 //! command.
 
 use crate::{bootstrap, Options};
-use nsbootstrap_codec::{Dialect, Mode, GO_AHEAD};
+use nsbootstrap_codec::sync::GO_AHEAD;
+use nsbootstrap_codec::{Dialect, Mode};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;

@@ -164,7 +164,7 @@ fn prepare<'m, S: Sys>(
     logger: Logger,
 ) -> Result<Prepared<'m>, Failure> {
     let view = stage::prepare::decode(reader)?;
-    stage::prepare::check(&view)
+    view.check_rules()
         .map_err(|e| setup_failure("check the plan", e.to_string(), None))?;
     let oom_score_adj = view.oom_score_adj();
     let mut p = Prepared::new(view, opts.dialect);

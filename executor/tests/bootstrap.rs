@@ -5,9 +5,8 @@
 
 use nsbootstrap_conformance::testing::{self, Needs, Test};
 
-use nsbootstrap_codec::{
-    BootstrapPlan, Clock, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
-};
+use nsbootstrap_codec::sync::CREATE_CGROUP_NS;
+use nsbootstrap_codec::{BootstrapPlan, Clock, Dialect, NamespaceKind, PidReport};
 use nsbootstrap_conformance::harness as h;
 use nsbootstrap_protect::SealedBinary;
 use nsbootstrap_runtime::{Executor, SpawnSpec};
@@ -141,7 +140,7 @@ impl FinishAfterKill for Executor {
 
 /// Lets the final process go, then checks every stage exited 0 and nothing is left.
 fn finish(mut ex: Executor, report: PidReport, plan: &BootstrapPlan) -> Vec<String> {
-    if ex.dialect.cgroup_ns() == nsbootstrap_codec::CgroupNs::AfterRuntimeByte
+    if ex.dialect.cgroup_ns() == nsbootstrap_codec::dialect::CgroupNs::AfterRuntimeByte
         && plan.clone_flags.contains(NamespaceKind::Cgroup)
     {
         ex.send_byte(CREATE_CGROUP_NS).unwrap();
@@ -365,7 +364,7 @@ fn cgroup_namespace_in_every_dialect() {
             .build();
         let (ex, r) = start_report(&plan, dialect);
         let s2 = r.stage2.to_string();
-        if dialect.cgroup_ns() == nsbootstrap_codec::CgroupNs::AfterRuntimeByte {
+        if dialect.cgroup_ns() == nsbootstrap_codec::dialect::CgroupNs::AfterRuntimeByte {
             // Not yet: stage 2 waits for the runtime's 0x80.
             std::thread::sleep(Duration::from_millis(50));
             assert_eq!(
@@ -499,7 +498,7 @@ fn failures_are_one_fatal_line_and_leave_nothing() {
     let mut no_userns = BootstrapPlan::builder().map_user(0, 1000, 1).build();
     no_userns.clone_flags = nsbootstrap_codec::CloneFlags::empty();
     expect_failure(
-        &no_userns.to_bytes(d).unwrap(),
+        &no_userns.to_bytes_inconsistent(d).unwrap(),
         d,
         "plan-map-without-userns",
     );

@@ -5,10 +5,10 @@
 //!
 //! Properties checked:
 //! 1. `MessageView::decode(msg, dialect, Mode::Strict)` does not panic.
-//! 2. A refusal's error has a class, displays, and names an offset within the input (if it names one).
+//! 2. A refusal's error has a class, displays, and names an offset within the input.
 //!    For the inputs the decoder refuses (most of them) 1 and 2 are the only properties: no panic and a
 //!    well-formed error; nothing checks that it is the right error (the vectors' tests do that).
-//! 3. When it succeeds: `BootstrapPlan::from_view` -> `to_bytes(dialect)` succeeds, and decoding that
+//! 3. When it succeeds: `BootstrapPlan::from_view` -> `to_bytes_inconsistent(dialect)` succeeds, and decoding that
 //!    strictly gives the same plan; encoding is a fixpoint (encoding the re-decoded plan gives the same
 //!    bytes); `BootstrapPlan::decode` agrees with `from_view`.
 //! 4. When it succeeds and the input's attributes were in canonical order (the case of a canonical input),

@@ -4,10 +4,10 @@
 //!
 //! Properties checked:
 //! 1. `MessageView::decode(msg, dialect, Mode::Lenient)` does not panic; a refusal's error has a class,
-//!    displays, and names an offset within the input (if it names one).
+//!    displays, and names an offset within the input.
 //! 2. Strict is a subset of lenient: whatever strict decoding accepts, lenient decoding accepts, with the
 //!    identical plan (`BootstrapPlan::from_view` of both views compare equal).
-//! 3. Round trip of lenient plans: when the lenient plan can be encoded in the dialect (`to_bytes` is Ok;
+//! 3. Round trip of lenient plans: when the lenient plan can be encoded in the dialect (`to_bytes_inconsistent` is Ok;
 //!    a lenient plan may hold what the canonical form cannot, e.g. a relative path, and then only
 //!    property 1 applies), the encoding decodes, strictly and leniently, to the same plan.
 //! 4. When strict decoding succeeds, the strict round-trip properties of the `decode` target hold as well.

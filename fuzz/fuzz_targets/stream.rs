@@ -32,7 +32,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nsbootstrap_codec::{BootstrapPlan, Header, MessageReader, MessageView, Mode};
+use nsbootstrap_codec::wire::Header;
+use nsbootstrap_codec::{BootstrapPlan, MessageReader, MessageView, Mode};
 use nsbootstrap_fuzz::{check_error, dialect_from_byte, u32_at, HEADER};
 
 /// Whether to check property 6 (the reader's state after a failed push). It once failed: after a header

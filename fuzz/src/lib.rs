@@ -4,7 +4,7 @@
 //! Everything here reads the wire format on its own (plain `u32`/`u16` reads in native byte order), so that
 //! it can serve as an oracle for the codec rather than a copy of it.
 
-use nsbootstrap_codec::{BootstrapPlan, Dialect, Error, MessageView, Mode};
+use nsbootstrap_codec::{BootstrapPlan, DecodeError as Error, Dialect, MessageView, Mode};
 
 /// Length of the netlink header.
 pub const HEADER: usize = 16;
@@ -39,16 +39,15 @@ pub fn align4(n: usize) -> usize {
 }
 
 /// What every decoding error must satisfy: it has a class, it can be displayed, and the offset it names (if
-/// any) lies within the input (an offset equal to the length is allowed: "at the end").
+/// lies within the input (an offset equal to the length is allowed: "at the end").
 pub fn check_error(e: &Error, input_len: usize) {
     assert!(!e.class().is_empty(), "error without a class: {e:?}");
     let _ = e.to_string();
-    if let Some(o) = e.offset() {
-        assert!(
-            o <= input_len,
-            "error offset {o} lies past the input ({input_len} bytes): {e:?}"
-        );
-    }
+    let o = e.offset();
+    assert!(
+        o <= input_len,
+        "error offset {o} lies past the input ({input_len} bytes): {e:?}"
+    );
 }
 
 /// Whether the attributes of a strictly decoded view were on the wire in canonical order. Strict decoding
@@ -62,7 +61,9 @@ pub fn in_canonical_order(view: &MessageView<'_>) -> bool {
 /// The strict-decoding properties, for an input `input` that `MessageView::decode(input, dialect, Strict)`
 /// accepted as `view`:
 ///
-/// * the plan re-encodes (`to_bytes`) and the encoding decodes strictly to the same plan;
+/// * the plan re-encodes (`to_bytes_inconsistent`: a decoded plan may break spec section 8) and the encoding
+///   decodes strictly to the same plan; `to_bytes` and `encoded_len` agree when the plan keeps section 8,
+///   and refuse it with the rule's class when it does not;
 /// * the encoding is a fixpoint: encoding the re-decoded plan gives the same bytes;
 /// * when the input's attributes were in canonical order, the encoding is the input itself, byte for byte
 ///   (the strict grammar admits only canonical texts, so wire order is the only freedom left);
@@ -76,16 +77,26 @@ pub fn strict_roundtrip(input: &[u8], view: &MessageView<'_>, dialect: Dialect) 
         Ok(&plan),
         "BootstrapPlan::decode disagrees with from_view(MessageView::decode)"
     );
-    let bytes = plan.to_bytes(dialect).unwrap_or_else(|e| {
+    let bytes = plan.to_bytes_inconsistent(dialect).unwrap_or_else(|e| {
         panic!("strict decoding accepted the input, but its plan does not re-encode in {dialect}: {e}\nplan: {plan:?}")
     });
-    assert_eq!(plan.encoded_len(dialect), Ok(bytes.len()));
+    match plan.check() {
+        Ok(()) => {
+            assert_eq!(plan.encoded_len(dialect), Ok(bytes.len()));
+            assert_eq!(plan.to_bytes(dialect).as_deref(), Ok(&bytes[..]));
+        }
+        Err(rule) => assert_eq!(
+            plan.to_bytes(dialect).map_err(|e| e.class()),
+            Err(rule.class()),
+            "an inconsistent plan encoded"
+        ),
+    }
     let back = BootstrapPlan::decode(&bytes, dialect).unwrap_or_else(|e| {
         panic!("the re-encoding of a strictly decoded plan does not decode strictly in {dialect}: {e}\nplan: {plan:?}\nbytes: {bytes:02x?}")
     });
     assert_eq!(back, plan, "decode(encode(plan)) != plan in {dialect}");
     assert_eq!(
-        back.to_bytes(dialect).as_deref(),
+        back.to_bytes_inconsistent(dialect).as_deref(),
         Ok(&bytes[..]),
         "encoding is not a fixpoint"
     );
@@ -104,7 +115,7 @@ pub fn strict_roundtrip(input: &[u8], view: &MessageView<'_>, dialect: Dialect) 
 /// strictly and leniently, to the same plan. Returns the plan.
 pub fn lenient_roundtrip(view: &MessageView<'_>, dialect: Dialect) -> BootstrapPlan {
     let plan = BootstrapPlan::from_view(view);
-    if let Ok(bytes) = plan.to_bytes(dialect) {
+    if let Ok(bytes) = plan.to_bytes_inconsistent(dialect) {
         let back = BootstrapPlan::decode(&bytes, dialect).unwrap_or_else(|e| {
             panic!("a lenient plan encoded, but the encoding does not decode strictly in {dialect}: {e}\nplan: {plan:?}\nbytes: {bytes:02x?}")
         });

@@ -11,7 +11,8 @@
 #[allow(unsafe_code)]
 mod sys;
 
-use nsbootstrap_codec::{Dialect, PidReport, GO_AHEAD};
+use nsbootstrap_codec::sync::GO_AHEAD;
+use nsbootstrap_codec::{Dialect, PidReport};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

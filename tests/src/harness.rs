@@ -1,9 +1,9 @@
 //! Playing the runtime against an implementation under test: spawn it, feed it, inspect it through /proc,
 //! and make sure nothing of a run is left behind.
 
-use nsbootstrap_codec::{
-    BootstrapPlan, CgroupNs, Dialect, NamespaceKind, PidReport, CREATE_CGROUP_NS,
-};
+use nsbootstrap_codec::dialect::CgroupNs;
+use nsbootstrap_codec::sync::CREATE_CGROUP_NS;
+use nsbootstrap_codec::{BootstrapPlan, Dialect, NamespaceKind, PidReport};
 use nsbootstrap_runtime::{Executor, SpawnSpec};
 use std::collections::BTreeSet;
 use std::ffi::OsString;

@@ -742,7 +742,7 @@ fn faults(d: Dialect, out: &mut Vec<Scenario>) {
         },
     );
     hold.required = d == Dialect::Nsbootstrap1;
-    if d.cgroup_ns() == nsbootstrap_codec::CgroupNs::AfterRuntimeByte {
+    if d.cgroup_ns() == nsbootstrap_codec::dialect::CgroupNs::AfterRuntimeByte {
         out.push(hold);
     }
 }

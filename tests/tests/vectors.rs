@@ -80,3 +80,76 @@ fn every_error_class_has_a_vector() {
     let missing: Vec<_> = required.iter().filter(|c| !classes.contains(**c)).collect();
     assert!(missing.is_empty(), "no invalid vector for {missing:?}");
 }
+
+/// Every valid vector, with its dialect.
+fn valid_vectors() -> Vec<(nsbootstrap_codec::Dialect, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors");
+    let all = vectors::load(&dir).expect("vectors load");
+    let out: Vec<_> = all
+        .into_iter()
+        .filter(|v| v.name.starts_with("valid/"))
+        .map(|v| (v.spec.dialect, v.bytes))
+        .collect();
+    assert!(out.len() > 50, "only {} valid vectors", out.len());
+    out
+}
+
+/// The codec's strict accept path may decline a valid message (the detailed walk then accepts it), but
+/// whatever it accepts, the detailed walk accepts with the same offsets: it can never let an invalid
+/// message in.
+fn fast_path_agrees(bytes: &[u8], dialect: nsbootstrap_codec::Dialect) -> Result<(), String> {
+    use nsbootstrap_codec::MessageView;
+    match (
+        MessageView::strict_accept_path(bytes, dialect),
+        MessageView::strict_detailed_walk(bytes, dialect),
+    ) {
+        (Some(fast), Ok(slow)) if fast == slow => Ok(()),
+        (Some(fast), slow) => Err(format!(
+            "the accept path gave {fast:?} but the walk gives {slow:?}"
+        )),
+        (None, _) => Ok(()),
+    }
+}
+
+#[test]
+fn the_fast_path_accepts_the_typical_vectors_and_agrees_on_all() {
+    let mut fast = 0;
+    for (d, bytes) in valid_vectors() {
+        fast_path_agrees(&bytes, d).unwrap();
+        fast +=
+            usize::from(nsbootstrap_codec::MessageView::strict_accept_path(&bytes, d).is_some());
+    }
+    // Declining is only for the unusual (long id maps and the like): most vectors go the fast way.
+    assert!(fast >= 60, "the fast path took only {fast} valid vectors");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
+    /// Valid vectors with a few bytes changed: wherever the accept path says yes, so does the walk.
+    #[test]
+    fn the_fast_path_never_accepts_what_the_walk_refuses(
+        pick in 0usize..1000,
+        edits in proptest::collection::vec((0usize..4096, proptest::prop_oneof![
+            0u8..4,
+            b'0'..=b'9',
+            proptest::sample::select(b" \n\t,:/-+.".to_vec()),
+            proptest::prelude::any::<u8>(),
+        ]), 1..3),
+    ) {
+        use std::sync::OnceLock;
+        static VALID: OnceLock<Vec<(nsbootstrap_codec::Dialect, Vec<u8>)>> = OnceLock::new();
+        let vectors = VALID.get_or_init(valid_vectors);
+        let (_, mut bytes) = vectors[pick % vectors.len()].clone();
+        for (at, b) in edits {
+            // Leave the header alone (so the walk is reached) unless the message is tiny.
+            let i = 16 + at % bytes.len().saturating_sub(16).max(1);
+            if let Some(x) = bytes.get_mut(i) {
+                *x = b;
+            }
+        }
+        for dialect in nsbootstrap_codec::Dialect::ALL {
+            let agrees = fast_path_agrees(&bytes, dialect);
+            proptest::prop_assert!(agrees.is_ok(), "{:?}", agrees);
+        }
+    }
+}

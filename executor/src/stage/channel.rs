@@ -1,6 +1,6 @@
 //! The channels between the stages (spec section 11): one end of a socketpair each, with a typed method
 //! per message. The bytes are runc's: each sync value is a 4-byte host-order integer (the codec's
-//! [`Sync`] gives it in the dialect), and RECVPID_PLS goes out together with the PID in one 8-byte write.
+//! [`SyncMsg`] gives it in the dialect), and RECVPID_PLS goes out together with the PID in one 8-byte write.
 //!
 //! A method never returns on failure: the stage logs one fatal line, kills the stages that depend on it
 //! and exits; an end of file (the peer failed and logged, or was killed) is logged at level error only,
@@ -8,7 +8,7 @@
 
 use super::{step, Ctx};
 use crate::sys::Sys;
-use nsbootstrap_codec::Sync;
+use nsbootstrap_codec::sync::SyncMsg;
 use std::os::fd::RawFd;
 
 /// What stage 1 asks stage 0 for.
@@ -45,7 +45,7 @@ impl Channel {
         self.fd
     }
 
-    fn send<S: Sys>(self, cx: &mut Ctx<'_, '_, S>, s: Sync) {
+    fn send<S: Sys>(self, cx: &mut Ctx<'_, '_, S>, s: SyncMsg) {
         let v = s.value(cx.p.dialect).unwrap_or(0);
         step!(
             cx,
@@ -73,9 +73,9 @@ impl Channel {
         }
     }
 
-    fn expect<S: Sys>(self, cx: &mut Ctx<'_, '_, S>, want: Sync) {
+    fn expect<S: Sys>(self, cx: &mut Ctx<'_, '_, S>, want: SyncMsg) {
         let got = self.word(cx);
-        if Sync::from_value(got, cx.p.dialect) != Some(want) {
+        if SyncMsg::from_value(got, cx.p.dialect) != Some(want) {
             cx.die(
                 "sync",
                 format_args!("expected {want:?} from {}, got {got:#x}", self.peer),
@@ -88,37 +88,37 @@ impl Channel {
 
     /// USERMAP_PLS.
     pub(crate) fn request_id_maps<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::UsermapPls)
+        self.send(cx, SyncMsg::UsermapPls)
     }
 
     /// Waits for USERMAP_ACK.
     pub(crate) fn wait_id_maps_written<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.expect(cx, Sync::UsermapAck)
+        self.expect(cx, SyncMsg::UsermapAck)
     }
 
     /// MOUNTSOURCES_PLS.
     pub(crate) fn request_mount_sources<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::MountsourcesPls)
+        self.send(cx, SyncMsg::MountsourcesPls)
     }
 
     /// Waits for MOUNTSOURCES_ACK.
     pub(crate) fn wait_mount_sources_sent<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.expect(cx, Sync::MountsourcesAck)
+        self.expect(cx, SyncMsg::MountsourcesAck)
     }
 
     /// TIMEOFFSETS_PLS.
     pub(crate) fn request_time_offsets<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::TimeoffsetsPls)
+        self.send(cx, SyncMsg::TimeoffsetsPls)
     }
 
     /// Waits for TIMEOFFSETS_ACK.
     pub(crate) fn wait_time_offsets_written<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.expect(cx, Sync::TimeoffsetsAck)
+        self.expect(cx, SyncMsg::TimeoffsetsAck)
     }
 
     /// RECVPID_PLS and the PID in one write: stage 0, on the report's critical path, wakes up once.
     pub(crate) fn send_stage2_pid<S: Sys>(self, cx: &mut Ctx<'_, '_, S>, pid: i32) {
-        let pls = Sync::RecvpidPls.value(cx.p.dialect).unwrap_or(0);
+        let pls = SyncMsg::RecvpidPls.value(cx.p.dialect).unwrap_or(0);
         let mut both = [0u8; 8];
         both[..4].copy_from_slice(&pls.to_ne_bytes());
         both[4..].copy_from_slice(&pid.to_ne_bytes());
@@ -132,12 +132,12 @@ impl Channel {
 
     /// Waits for RECVPID_ACK.
     pub(crate) fn wait_pid_received<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.expect(cx, Sync::RecvpidAck)
+        self.expect(cx, SyncMsg::RecvpidAck)
     }
 
     /// CHILD_FINISH (stage 1 or 2 to stage 0).
     pub(crate) fn finish<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::ChildFinish)
+        self.send(cx, SyncMsg::ChildFinish)
     }
 
     /// Receives one descriptor (a mount source).
@@ -153,12 +153,12 @@ impl Channel {
     /// The next request from stage 1; anything else fails the stage.
     pub(crate) fn recv<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) -> Request {
         let v = self.word(cx);
-        match Sync::from_value(v, cx.p.dialect) {
-            Some(Sync::UsermapPls) => Request::IdMaps,
-            Some(Sync::TimeoffsetsPls) => Request::TimeOffsets,
-            Some(Sync::MountsourcesPls) => Request::MountSources,
-            Some(Sync::RecvpidPls) => Request::Stage2Pid(self.word(cx) as i32),
-            Some(Sync::ChildFinish) => Request::Finished,
+        match SyncMsg::from_value(v, cx.p.dialect) {
+            Some(SyncMsg::UsermapPls) => Request::IdMaps,
+            Some(SyncMsg::TimeoffsetsPls) => Request::TimeOffsets,
+            Some(SyncMsg::MountsourcesPls) => Request::MountSources,
+            Some(SyncMsg::RecvpidPls) => Request::Stage2Pid(self.word(cx) as i32),
+            Some(SyncMsg::ChildFinish) => Request::Finished,
             _ => cx.die(
                 "sync",
                 format_args!("unexpected value {v:#x} from {}", self.peer),
@@ -169,17 +169,17 @@ impl Channel {
 
     /// USERMAP_ACK.
     pub(crate) fn id_maps_written<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::UsermapAck)
+        self.send(cx, SyncMsg::UsermapAck)
     }
 
     /// TIMEOFFSETS_ACK.
     pub(crate) fn time_offsets_written<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::TimeoffsetsAck)
+        self.send(cx, SyncMsg::TimeoffsetsAck)
     }
 
     /// MOUNTSOURCES_ACK.
     pub(crate) fn mount_sources_sent<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::MountsourcesAck)
+        self.send(cx, SyncMsg::MountsourcesAck)
     }
 
     /// Sends one descriptor (a mount source).
@@ -193,23 +193,23 @@ impl Channel {
 
     /// RECVPID_ACK.
     pub(crate) fn pid_received<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::RecvpidAck)
+        self.send(cx, SyncMsg::RecvpidAck)
     }
 
     // Stage 0 and stage 2.
 
     /// GRANDCHILD: stage 2 may go on.
     pub(crate) fn grant_go<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.send(cx, Sync::Grandchild)
+        self.send(cx, SyncMsg::Grandchild)
     }
 
     /// Waits for GRANDCHILD.
     pub(crate) fn wait_go<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.expect(cx, Sync::Grandchild)
+        self.expect(cx, SyncMsg::Grandchild)
     }
 
     /// Waits for CHILD_FINISH.
     pub(crate) fn wait_finished<S: Sys>(self, cx: &mut Ctx<'_, '_, S>) {
-        self.expect(cx, Sync::ChildFinish)
+        self.expect(cx, SyncMsg::ChildFinish)
     }
 }

@@ -3,9 +3,7 @@
 //! need ready-made (C strings, argument vectors), so that nothing is allocated after a clone.
 
 use super::Failure;
-use nsbootstrap_codec::{
-    CloneFlags, Dialect, Error, MessageReader, MessageView, Mode, NamespaceKind, PlanRule,
-};
+use nsbootstrap_codec::{CloneFlags, Dialect, MessageReader, MessageView, Mode, NamespaceKind};
 use std::ffi::{CStr, CString};
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -66,28 +64,6 @@ pub fn decode(reader: &MessageReader) -> Result<MessageView<'_>, Failure> {
             None,
         )),
     }
-}
-
-/// The plan-consistency rules of spec section 8 over the decoded message, as
-/// [`BootstrapPlan::check`](nsbootstrap_codec::BootstrapPlan::check) states them for an owned plan.
-pub fn check(view: &MessageView<'_>) -> Result<(), Error> {
-    let flags = view.clone_flags();
-    let fail = |rule| Err(Error::Plan { rule });
-    if (view.uid_map().is_some() || view.gid_map().is_some())
-        && !flags.contains(NamespaceKind::User)
-    {
-        return fail(PlanRule::MapWithoutUserns);
-    }
-    if view.time_offsets().is_some() && !flags.contains(NamespaceKind::Time) {
-        return fail(PlanRule::OffsetsWithoutTimens);
-    }
-    if let Some(e) = view
-        .namespace_paths()
-        .and_then(|p| p.iter().find(|e| flags.contains(e.kind)))
-    {
-        return fail(PlanRule::JoinAndCreate(e.kind));
-    }
-    Ok(())
 }
 
 fn cstring(p: &Path) -> CString {

@@ -6,7 +6,8 @@ use super::channel::Channel;
 use super::{stage2::Stage2, step, Ctx, Final};
 use crate::sys::{Cloned, Sys};
 use nix::errno::Errno;
-use nsbootstrap_codec::{CgroupNs, JoinOrder, NamespaceKind};
+use nsbootstrap_codec::dialect::{CgroupNs, JoinOrder};
+use nsbootstrap_codec::NamespaceKind;
 use std::os::fd::RawFd;
 
 /// Stage 1, until it exits.

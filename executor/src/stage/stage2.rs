@@ -5,7 +5,9 @@
 use super::channel::Channel;
 use super::{step, Ctx, Final};
 use crate::sys::Sys;
-use nsbootstrap_codec::{CgroupNs, NamespaceKind, CREATE_CGROUP_NS};
+use nsbootstrap_codec::dialect::CgroupNs;
+use nsbootstrap_codec::sync::CREATE_CGROUP_NS;
+use nsbootstrap_codec::NamespaceKind;
 use std::os::fd::RawFd;
 
 /// Stage 2, until it returns.

@@ -5,13 +5,14 @@ use super::*;
 use crate::log::Level;
 use crate::sys::record::{Call, Exit, Recorder};
 use crate::sys::Cloned;
-use nsbootstrap_codec::{BootstrapPlan, MessageView, Mode, NamespaceKind, Sync};
+use nsbootstrap_codec::sync::SyncMsg;
+use nsbootstrap_codec::{BootstrapPlan, MessageView, Mode, NamespaceKind};
 
-fn sync(s: Sync, d: Dialect) -> Vec<u8> {
+fn sync(s: SyncMsg, d: Dialect) -> Vec<u8> {
     s.value(d).unwrap().to_ne_bytes().to_vec()
 }
 
-fn word(s: Sync, d: Dialect) -> u32 {
+fn word(s: SyncMsg, d: Dialect) -> u32 {
     s.value(d).unwrap()
 }
 
@@ -63,7 +64,7 @@ fn stage1_opens_everything_then_joins_user_in_the_middle() {
         .build();
     let mut rec = Recorder {
         clones: [Cloned::Child, Cloned::Parent(77)].into(),
-        reads: [sync(Sync::RecvpidAck, d)].into(),
+        reads: [sync(SyncMsg::RecvpidAck, d)].into(),
         ..Default::default()
     };
     let code = drive(plan, d, &mut rec);
@@ -108,13 +109,13 @@ fn stage1_opens_everything_then_joins_user_in_the_middle() {
     );
     // RECVPID_PLS with the PID in one write, then CHILD_FINISH after the ACK.
     let pls = index(c, "RECVPID_PLS and 77 on 11", |x| {
-        *x == Call::send_words(11, word(Sync::RecvpidPls, d), 77)
+        *x == Call::send_words(11, word(SyncMsg::RecvpidPls, d), 77)
     });
     let recv = index(c, "recv 11", |x| is_recv_on(x, 11));
     assert!(recv > pls);
     assert!(
         index(c, "CHILD_FINISH on 11", |x| {
-            *x == Call::send_word(11, word(Sync::ChildFinish, d))
+            *x == Call::send_word(11, word(SyncMsg::ChildFinish, d))
         }) > recv
     );
 }
@@ -130,7 +131,7 @@ fn stage1_unshares_the_user_namespace_alone_and_waits_for_the_maps() {
         .build();
     let mut rec = Recorder {
         clones: [Cloned::Child, Cloned::Parent(78)].into(),
-        reads: [sync(Sync::UsermapAck, d), sync(Sync::RecvpidAck, d)].into(),
+        reads: [sync(SyncMsg::UsermapAck, d), sync(SyncMsg::RecvpidAck, d)].into(),
         ..Default::default()
     };
     assert_eq!(drive(plan, d, &mut rec), 0);
@@ -143,7 +144,7 @@ fn stage1_unshares_the_user_namespace_alone_and_waits_for_the_maps() {
     );
     assert!(
         index(c, "USERMAP_PLS on 11", |x| {
-            *x == Call::send_word(11, word(Sync::UsermapPls, d))
+            *x == Call::send_word(11, word(SyncMsg::UsermapPls, d))
         }) > user
     );
     assert!(
@@ -193,11 +194,11 @@ fn stage0_writes_deny_then_maps_and_falls_back_to_the_helper() {
     let mut rec = Recorder {
         clones: [Cloned::Parent(50)].into(),
         reads: [
-            sync(Sync::UsermapPls, d),
-            sync(Sync::RecvpidPls, d),
+            sync(SyncMsg::UsermapPls, d),
+            sync(SyncMsg::RecvpidPls, d),
             60i32.to_ne_bytes().to_vec(),
-            sync(Sync::ChildFinish, d),
-            sync(Sync::ChildFinish, d),
+            sync(SyncMsg::ChildFinish, d),
+            sync(SyncMsg::ChildFinish, d),
         ]
         .into(),
         eperm_on: vec!["uid_map"],
@@ -249,13 +250,13 @@ fn stage0_writes_deny_then_maps_and_falls_back_to_the_helper() {
     assert!(
         report
             < index(c, "RECVPID_ACK on 10", |x| {
-                *x == Call::send_word(10, word(Sync::RecvpidAck, d))
+                *x == Call::send_word(10, word(SyncMsg::RecvpidAck, d))
             }),
         "the report comes before the ACK: {c:#?}"
     );
     assert!(
         index(c, "GRANDCHILD on 12", |x| {
-            *x == Call::send_word(12, word(Sync::Grandchild, d))
+            *x == Call::send_word(12, word(SyncMsg::Grandchild, d))
         }) > report
     );
 }
@@ -281,11 +282,11 @@ fn stage0_writes_the_message_s_own_map_text_in_lenient_mode() {
     let mut rec = Recorder {
         clones: [Cloned::Parent(50)].into(),
         reads: [
-            sync(Sync::UsermapPls, d),
-            sync(Sync::RecvpidPls, d),
+            sync(SyncMsg::UsermapPls, d),
+            sync(SyncMsg::RecvpidPls, d),
             60i32.to_ne_bytes().to_vec(),
-            sync(Sync::ChildFinish, d),
-            sync(Sync::ChildFinish, d),
+            sync(SyncMsg::ChildFinish, d),
+            sync(SyncMsg::ChildFinish, d),
         ]
         .into(),
         eperm_on: vec!["uid_map"],

@@ -1,7 +1,10 @@
 //! The time-offsets payload: lines of `clock secs nanosecs`.
 
+use super::{Payload, Report};
+use crate::dialect::Dialect;
 use crate::error::{Problem, Snippet};
 use crate::text::{self, Lines, Mode};
+use crate::wire::Sink;
 use core::fmt;
 
 /// A clock whose offset a time namespace can shift.
@@ -55,6 +58,7 @@ pub struct TimeOffset {
 
 const NSEC_PER_SEC: u64 = 1_000_000_000;
 
+/// The lenient grammar of one line (strict text goes through [`strict_line`]).
 fn parse_line(line: &[u8], mode: Mode) -> Result<TimeOffset, &'static str> {
     let rest = text::skip_blanks(line, mode);
     let end = rest
@@ -83,15 +87,12 @@ fn parse_line(line: &[u8], mode: Mode) -> Result<TimeOffset, &'static str> {
 
 /// Validates offsets text; lenient mode accepts an empty list.
 pub(crate) fn validate(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem)> {
-    if text.is_empty() {
-        return match mode {
-            Mode::Strict => Err((0, Problem::EmptyPayload)),
-            Mode::Lenient => Ok(0),
-        };
+    if mode == Mode::Strict {
+        return strict(text);
     }
     let mut seen = [false; 2];
     let mut n = 0;
-    for (at, line, had_lf) in Lines::new(text) {
+    for (at, line, _) in Lines::new(text) {
         let bad = |reason| {
             (
                 at,
@@ -102,9 +103,6 @@ pub(crate) fn validate(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem
                 },
             )
         };
-        if !had_lf && mode == Mode::Strict {
-            return Err(bad("the line does not end in a newline"));
-        }
         let off = parse_line(line, mode).map_err(bad)?;
         let slot = &mut seen[off.clock as usize];
         if *slot {
@@ -116,51 +114,69 @@ pub(crate) fn validate(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem
     Ok(n)
 }
 
-/// One line at offset `at` of `text` in the canonical form ("%s %d %d\n", seconds of at most 18 digits):
-/// the offset, as [`parse_line`] reads it in strict mode, and the offset after the LF.
-fn canonical_line(text: &[u8], at: usize) -> Option<(TimeOffset, usize)> {
-    let line = text.get(at..)?;
+/// The strict grammar, in one pass over the canonical form, reporting through `R` (the detailed walk's
+/// problem, or the accept path's no): one to two lines "%s %d %d\n", each clock at most once.
+#[inline]
+pub(crate) fn strict<R: Report>(text: &[u8]) -> Result<usize, R> {
+    if text.is_empty() {
+        return Err(R::report(0, || Problem::EmptyPayload));
+    }
+    let mut seen = [false; 2];
+    let mut at = 0;
+    let mut n = 0;
+    while at < text.len() {
+        let bad = |reason| {
+            R::report(at, || {
+                let line = &text[at..];
+                let end = text::find_byte(line, b'\n').unwrap_or(line.len());
+                Problem::BadTimeOffsets {
+                    line: n + 1,
+                    reason,
+                    text: Snippet::new(&line[..end]),
+                }
+            })
+        };
+        let (offset, next) = strict_line(text, at).map_err(bad)?;
+        if std::mem::replace(&mut seen[offset.clock as usize], true) {
+            return Err(bad("the clock is named twice"));
+        }
+        at = next;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// One line at offset `at` of `text` in the canonical form ("%s %d %d\n"): the offset and the offset
+/// after the LF, or why the line is not canonical.
+fn strict_line(text: &[u8], at: usize) -> Result<(TimeOffset, usize), &'static str> {
+    let line = &text[at..];
     let (clock, name) = if line.starts_with(b"monotonic ") {
         (Clock::Monotonic, "monotonic ".len())
     } else if line.starts_with(b"boottime ") {
         (Clock::Boottime, "boottime ".len())
     } else {
-        return None;
+        return Err("expected monotonic or boottime and one space");
     };
     let at = at + name;
     let negative = text.get(at) == Some(&b'-');
-    // 18 digits always fit an i64, and nine are always below 10^9.
-    let (secs, at) = text::canonical_at(text, at + usize::from(negative), 18, b' ')?;
-    let (nanos, at) = text::canonical_at(text, at, 9, b'\n')?;
-    if negative && secs == 0 {
-        return None;
+    // 19 digits fit a u64; the range of an i64 is checked below.
+    let (secs, at) = text::canonical_at(text, at + usize::from(negative), 19, b' ')
+        .ok_or("seconds are not a canonical decimal followed by one space")?;
+    let secs = match (negative, secs) {
+        (true, 0) => return Err("seconds of -0"),
+        (true, s) => 0i64.checked_sub_unsigned(s),
+        (false, s) => i64::try_from(s).ok(),
     }
-    let secs = secs as i64;
+    .ok_or("seconds do not fit a 64-bit signed value")?;
+    // Nine digits are always below 10^9.
+    let (nanos, at) = text::canonical_at(text, at, 9, b'\n')
+        .ok_or("nanoseconds are not a canonical decimal below 1000000000 followed by a newline")?;
     let offset = TimeOffset {
         clock,
-        secs: if negative { -secs } else { secs },
+        secs,
         nanosecs: nanos as u32,
     };
-    Some((offset, at))
-}
-
-/// Whether `text` is strict-valid, in one pass over its canonical form: `true` only when
-/// `validate(text, Mode::Strict)` is `Ok`, with no error built. `false` also for seconds of 19 digits, which
-/// are valid: the decoder's detailed walk then decides. Such text holds no NUL.
-#[inline(never)]
-pub(crate) fn accepts_strict(text: &[u8]) -> bool {
-    let mut seen = [false; 2];
-    let mut at = 0;
-    while at < text.len() {
-        let Some((offset, next)) = canonical_line(text, at) else {
-            return false;
-        };
-        if std::mem::replace(&mut seen[offset.clock as usize], true) {
-            return false;
-        }
-        at = next;
-    }
-    seen != [false; 2]
+    Ok((offset, at))
 }
 
 /// The offsets of validated text, borrowed from the message.
@@ -185,12 +201,11 @@ impl<'a> TimeOffsetsRef<'a> {
         let (text, mode) = (self.text, self.mode);
         let mut lines = Lines::new(text);
         core::iter::from_fn(move || loop {
-            // Strict text is canonical: each line in one pass.
+            // Strict text is read with the strict grammar.
             if mode == Mode::Strict {
-                if let Some((offset, next)) = canonical_line(text, lines.pos()) {
-                    lines.skip_to(next);
-                    return Some(offset);
-                }
+                let (offset, next) = strict_line(text, lines.pos()).ok()?;
+                lines.skip_to(next);
+                return Some(offset);
             }
             let (_, line, _) = lines.next()?;
             if let Ok(offset) = parse_line(line, mode) {
@@ -223,7 +238,7 @@ pub(crate) fn check_offsets(list: &[TimeOffset]) -> Result<(), Problem> {
 }
 
 /// Writes the canonical text through `sink`.
-pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl Sink) {
     for o in list {
         sink.bytes(o.clock.name().as_bytes());
         sink.bytes(b" ");
@@ -231,6 +246,22 @@ pub(crate) fn write_canonical(list: &[TimeOffset], sink: &mut impl crate::encode
         sink.bytes(b" ");
         sink.decimal(u64::from(o.nanosecs));
         sink.bytes(b"\n");
+    }
+}
+
+// The encoding side: the field as a payload, its checks and its canonical writer.
+
+/// The time offsets.
+pub(crate) struct Offsets<'p>(pub(crate) &'p [TimeOffset]);
+
+impl Payload for Offsets<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        check_offsets(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        write_canonical(self.0, sink);
+        sink.bytes(b"\0");
     }
 }
 
@@ -259,5 +290,37 @@ mod tests {
         assert_eq!(validate(b"7\t+1  00", Mode::Lenient), Ok(1));
         assert_eq!(validate(b"", Mode::Lenient), Ok(0));
         assert_eq!(class(b"", Mode::Strict), "empty-payload");
+        // The full range of seconds, and not one past it.
+        assert_eq!(
+            validate(
+                b"monotonic -9223372036854775808 0\nboottime 9223372036854775807 999999999\n",
+                Mode::Strict
+            ),
+            Ok(2)
+        );
+        assert_eq!(
+            class(b"monotonic 9223372036854775808 0\n", Mode::Strict),
+            "bad-time-offsets"
+        );
+        assert_eq!(class(b"monotonic -0 0\n", Mode::Strict), "bad-time-offsets");
+        assert_eq!(class(b"monotonic 1 0", Mode::Strict), "bad-time-offsets");
+        // The accept path is the same grammar.
+        for t in [
+            &b"monotonic 1 0\n"[..],
+            b"monotonic 1 0",
+            b"",
+            b"boottime 01 0\n",
+        ] {
+            assert_eq!(
+                strict::<super::super::No>(t).is_ok(),
+                validate(t, Mode::Strict).is_ok()
+            );
+        }
+        let strict_offsets: Vec<_> =
+            TimeOffsetsRef::new(b"boottime -5 10\nmonotonic 3 0\n", Mode::Strict)
+                .iter()
+                .collect();
+        assert_eq!(strict_offsets.len(), 2);
+        assert_eq!(strict_offsets[0].secs, -5);
     }
 }

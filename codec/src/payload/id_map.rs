@@ -1,7 +1,11 @@
 //! The uid_map and gid_map payloads: lines of `container_id host_id size`.
 
+use super::{Payload, Report};
+use crate::dialect::Dialect;
 use crate::error::{Problem, Snippet};
 use crate::text::{self, Lines, Mode};
+use crate::wire::Sink;
+use crate::wire::MAX_ID_RANGES;
 
 /// One mapped range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,7 +50,7 @@ impl IdRange {
     }
 }
 
-/// Parses one line (without its LF).
+/// The lenient grammar of one line, without its LF (strict text goes through [`strict_line`]).
 fn parse_line(line: &[u8], mode: Mode) -> Result<IdRange, &'static str> {
     let canonical = mode == Mode::Strict;
     let max = u64::from(u32::MAX);
@@ -74,13 +78,13 @@ fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
 }
 
 /// Maps of at most this many ranges (nearly all of them) are checked with arrays of this size on the stack
-/// rather than arrays for [`crate::MAX_ID_RANGES`] ranges, which cost more to zero than the check itself.
+/// rather than arrays for [`MAX_ID_RANGES`] ranges, which cost more to zero than the check itself.
 const FEW: usize = 8;
 
 /// Finds an overlapping pair among `ranges` (by line numbers, 1-based, the lower first), checking the
 /// container side before the host side. Sorts line indexes on the stack: O(n log n), no allocation.
 pub(crate) fn find_overlap(ranges: &[IdRange]) -> Option<((usize, usize), &'static str)> {
-    let n = ranges.len().min(crate::MAX_ID_RANGES);
+    let n = ranges.len().min(MAX_ID_RANGES);
     if n < 2 {
         return None;
     }
@@ -90,7 +94,7 @@ pub(crate) fn find_overlap(ranges: &[IdRange]) -> Option<((usize, usize), &'stat
         return overlap_in_order(ranges, &mut order[..n]);
     }
     // Beyond the kernel's limit the caller reports id-map-too-long; pairs past it are not checked here.
-    let mut order = [0u16; crate::MAX_ID_RANGES];
+    let mut order = [0u16; MAX_ID_RANGES];
     overlap_in_order(ranges, &mut order[..n])
 }
 
@@ -119,43 +123,37 @@ fn overlap_in_order(
     None
 }
 
-/// Checks line `n` (0-based) of a map, at `at` in the text, and gives its range.
-fn line_range(
-    at: usize,
-    n: usize,
-    line: &[u8],
-    had_lf: bool,
-    mode: Mode,
-) -> Result<IdRange, (usize, Problem)> {
-    let bad = |reason| {
-        (
-            at,
-            Problem::BadIdMap {
-                line: n + 1,
-                reason,
-                text: Snippet::new(line),
-            },
-        )
-    };
-    if !had_lf && mode == Mode::Strict {
-        return Err(bad("the line does not end in a newline"));
-    }
-    parse_line(line, mode).map_err(bad)
-}
-
 /// Validates id-map text. `Err` holds the offending byte's offset in `text` and the problem.
 pub(crate) fn validate(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem)> {
+    match mode {
+        Mode::Strict => strict(text),
+        Mode::Lenient => lenient(text),
+    }
+}
+
+/// The lenient grammar: lines as the kernel's parser takes them, with up to 340 ranges on the stack.
+#[inline(never)]
+fn lenient(text: &[u8]) -> Result<usize, (usize, Problem)> {
     if text.is_empty() {
         return Err((0, Problem::EmptyPayload));
     }
-    // Up to FEW ranges in a small array; a longer map starts again with room for all.
-    let mut ranges = [IdRange::new(0, 0, 0); FEW];
+    let mut ranges = [IdRange::new(0, 0, 0); MAX_ID_RANGES];
     let mut n = 0;
-    for (at, line, had_lf) in Lines::new(text) {
-        if n == FEW {
-            return validate_long(text, mode);
+    for (at, line, _) in Lines::new(text) {
+        if n == MAX_ID_RANGES {
+            let total = n + Lines::new(&text[at..]).count();
+            return Err((at, Problem::IdMapTooLong { ranges: total }));
         }
-        ranges[n] = line_range(at, n, line, had_lf, mode)?;
+        ranges[n] = parse_line(line, Mode::Lenient).map_err(|reason| {
+            (
+                at,
+                Problem::BadIdMap {
+                    line: n + 1,
+                    reason,
+                    text: Snippet::new(line),
+                },
+            )
+        })?;
         n += 1;
     }
     if let Some((lines, side)) = find_overlap(&ranges[..n]) {
@@ -164,67 +162,77 @@ pub(crate) fn validate(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem
     Ok(n)
 }
 
-/// One line at offset `at` of `text` in the canonical form ("%d %d %d\n"): the range, as [`parse_line`]
-/// reads it in strict mode, and the offset after the LF.
-fn canonical_line(text: &[u8], at: usize) -> Option<(IdRange, usize)> {
-    // Each a canonical decimal of at most 10 digits that fits a u32.
-    let (a, at) = text::canonical_at(text, at, 10, b' ')?;
-    let (b, at) = text::canonical_at(text, at, 10, b' ')?;
-    let (c, at) = text::canonical_at(text, at, 10, b'\n')?;
-    let max = u64::from(u32::MAX);
-    if a > max || b > max || c > max {
-        return None;
+/// The strict grammar, in one pass over the canonical form, reporting through `R` (the detailed walk's
+/// problem, or the accept path's no): lines "%d %d %d\n" (syntax and range line by line, a 341st line is
+/// too many), then no overlap.
+#[inline]
+pub(crate) fn strict<R: Report>(text: &[u8]) -> Result<usize, R> {
+    if text.is_empty() {
+        return Err(R::report(0, || Problem::EmptyPayload));
     }
-    let range = IdRange::new(a as u32, b as u32, c as u32);
-    range.check().ok()?;
-    Some((range, at))
+    // Up to FEW ranges in a small array (most maps); a longer map starts again with room for all.
+    strict_in::<R, FEW>(text)
 }
 
-/// Whether `text` is a strict-valid map: `true` exactly when `validate(text, Mode::Strict)` is `Ok`, found in
-/// one pass over the canonical form with no error built (a map of more than [`FEW`] lines is left to
-/// `validate`). Such text holds only digits, spaces and LFs, so no NUL.
-#[inline(never)]
-pub(crate) fn accepts_strict(text: &[u8]) -> bool {
-    // One range (most maps): nothing to overlap.
-    let Some((first, mut at)) = canonical_line(text, 0) else {
-        return false;
+/// [`strict`] with room for `N` ranges on the stack.
+fn strict_in<R: Report, const N: usize>(text: &[u8]) -> Result<usize, R> {
+    let line = |at: usize, n: usize| {
+        strict_line(text, at).map_err(|reason| {
+            R::report(at, || {
+                let line = &text[at..];
+                let end = text::find_byte(line, b'\n').unwrap_or(line.len());
+                Problem::BadIdMap {
+                    line: n + 1,
+                    reason,
+                    text: Snippet::new(&line[..end]),
+                }
+            })
+        })
     };
+    // One range (most maps): nothing to overlap, no array.
+    let (first, mut at) = line(0, 0)?;
     if at == text.len() {
-        return true;
+        return Ok(1);
     }
-    let mut ranges = [first; FEW];
+    let mut ranges = [first; N];
     let mut n = 1;
     while at < text.len() {
-        if n == FEW {
-            return validate(text, Mode::Strict).is_ok();
+        if n == N {
+            if N < MAX_ID_RANGES {
+                return strict_in::<R, MAX_ID_RANGES>(text);
+            }
+            return Err(R::report(at, || Problem::IdMapTooLong {
+                ranges: n + Lines::new(&text[at..]).count(),
+            }));
         }
-        let Some((range, next)) = canonical_line(text, at) else {
-            return false;
-        };
+        let (range, next) = line(at, n)?;
         ranges[n] = range;
         n += 1;
         at = next;
     }
-    find_overlap(&ranges[..n]).is_none()
-}
-
-/// [`validate`] for a map of any length, with up to 340 ranges on the stack: no heap allocation.
-#[inline(never)]
-fn validate_long(text: &[u8], mode: Mode) -> Result<usize, (usize, Problem)> {
-    let mut ranges = [IdRange::new(0, 0, 0); crate::MAX_ID_RANGES];
-    let mut n = 0;
-    for (at, line, had_lf) in Lines::new(text) {
-        if n == crate::MAX_ID_RANGES {
-            let total = n + Lines::new(&text[at..]).count();
-            return Err((at, Problem::IdMapTooLong { ranges: total }));
-        }
-        ranges[n] = line_range(at, n, line, had_lf, mode)?;
-        n += 1;
-    }
     if let Some((lines, side)) = find_overlap(&ranges[..n]) {
-        return Err((0, Problem::IdMapOverlap { lines, side }));
+        return Err(R::report(0, || Problem::IdMapOverlap { lines, side }));
     }
     Ok(n)
+}
+
+/// One line at offset `at` of `text` in the canonical form ("%d %d %d\n"): the range and the offset after
+/// the LF, or why the line is not canonical or its range not valid.
+fn strict_line(text: &[u8], at: usize) -> Result<(IdRange, usize), &'static str> {
+    let max = u64::from(u32::MAX);
+    // Each a canonical decimal of at most 10 digits, then the range of a u32.
+    let (a, at) = text::canonical_at(text, at, 10, b' ')
+        .ok_or("container_id is not a canonical decimal followed by one space")?;
+    let (b, at) = text::canonical_at(text, at, 10, b' ')
+        .ok_or("host_id is not a canonical decimal followed by one space")?;
+    let (c, at) = text::canonical_at(text, at, 10, b'\n')
+        .ok_or("size is not a canonical decimal followed by a newline")?;
+    if a > max || b > max || c > max {
+        return Err("a value is above 4294967295");
+    }
+    let range = IdRange::new(a as u32, b as u32, c as u32);
+    range.check()?;
+    Ok((range, at))
 }
 
 /// The ranges of validated id-map text, borrowed from the message.
@@ -249,12 +257,11 @@ impl<'a> IdMapRef<'a> {
         let (text, mode) = (self.text, self.mode);
         let mut lines = Lines::new(text);
         core::iter::from_fn(move || loop {
-            // Strict text is canonical: each line in one pass.
+            // Strict text is read with the strict grammar.
             if mode == Mode::Strict {
-                if let Some((range, next)) = canonical_line(text, lines.pos()) {
-                    lines.skip_to(next);
-                    return Some(range);
-                }
+                let (range, next) = strict_line(text, lines.pos()).ok()?;
+                lines.skip_to(next);
+                return Some(range);
             }
             let (_, line, _) = lines.next()?;
             if let Ok(range) = parse_line(line, mode) {
@@ -265,7 +272,7 @@ impl<'a> IdMapRef<'a> {
 }
 
 /// Writes the canonical text of `ranges` through `sink`.
-pub(crate) fn write_canonical(ranges: &[IdRange], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(ranges: &[IdRange], sink: &mut impl Sink) {
     for r in ranges {
         sink.decimal(u64::from(r.container_id));
         sink.bytes(b" ");
@@ -281,7 +288,7 @@ pub(crate) fn check_ranges(ranges: &[IdRange]) -> Result<(), Problem> {
     if ranges.is_empty() {
         return Err(Problem::EmptyPayload);
     }
-    if ranges.len() > crate::MAX_ID_RANGES {
+    if ranges.len() > MAX_ID_RANGES {
         return Err(Problem::IdMapTooLong {
             ranges: ranges.len(),
         });
@@ -299,9 +306,52 @@ pub(crate) fn check_ranges(ranges: &[IdRange]) -> Result<(), Problem> {
     }
 }
 
+// The encoding side: the field as a payload, its checks and its canonical writer.
+
+/// A uid or gid map.
+pub(crate) struct Ranges<'p>(pub(crate) &'p [IdRange]);
+
+impl Payload for Ranges<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        check_ranges(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        write_canonical(self.0, sink);
+        sink.bytes(b"\0");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_accept_path_is_the_same_grammar() {
+        let many: String = (0..9u32)
+            .map(|i| format!("{} {} 1\n", i, 100 + i))
+            .collect();
+        for t in [
+            &b"0 0 1\n"[..],
+            b"0 0 1",
+            b"0 0 0\n",
+            b"00 0 1\n",
+            b"0 0 1\n0 0 1\n",
+            b"4294967295 0 1\n",
+            b"",
+            many.as_bytes(),
+        ] {
+            assert_eq!(
+                strict::<super::super::No>(t).is_ok(),
+                validate(t, Mode::Strict).is_ok(),
+                "{t:?}"
+            );
+        }
+        assert_eq!(validate(many.as_bytes(), Mode::Strict), Ok(9));
+        let e = validate(b"0 0 1\n1 2 x\n", Mode::Strict).unwrap_err();
+        assert_eq!((e.0, e.1.class()), (6, "bad-id-map"));
+        assert!(e.1.to_string().contains("line 2 \"1 2 x\""), "{}", e.1);
+    }
 
     #[test]
     fn strict_lines() {
@@ -392,7 +442,7 @@ mod tests {
                 })
                 .collect();
             let found = find_overlap(&ranges);
-            let mut big = [0u16; crate::MAX_ID_RANGES];
+            let mut big = [0u16; MAX_ID_RANGES];
             let in_big = if n < 2 {
                 None
             } else {

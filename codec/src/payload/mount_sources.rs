@@ -1,7 +1,10 @@
 //! The runc-1.1 mount-sources payload: NUL-terminated entries, then the string's own NUL.
 
+use super::Payload;
+use crate::dialect::Dialect;
 use crate::error::Problem;
 use crate::text::{self, Mode};
+use crate::wire::Sink;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -66,7 +69,7 @@ pub(crate) fn check_entries(list: &[Option<PathBuf>]) -> Result<(), Problem> {
             });
         }
         if text::has_nul(b) {
-            return Err(Problem::ForbiddenByte { byte: 0 });
+            return Err(Problem::EmbeddedNul);
         }
         text::check_path(b, Mode::Strict)?;
     }
@@ -74,11 +77,27 @@ pub(crate) fn check_entries(list: &[Option<PathBuf>]) -> Result<(), Problem> {
 }
 
 /// Writes the canonical list (without the string's final NUL) through `sink`.
-pub(crate) fn write_canonical(list: &[Option<PathBuf>], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(list: &[Option<PathBuf>], sink: &mut impl Sink) {
     for p in list {
         if let Some(p) = p {
             sink.bytes(p.as_os_str().as_bytes());
         }
+        sink.bytes(b"\0");
+    }
+}
+
+// The encoding side: the field as a payload, its checks and its canonical writer.
+
+/// The mount sources.
+pub(crate) struct Mounts<'p>(pub(crate) &'p [Option<PathBuf>]);
+
+impl Payload for Mounts<'_> {
+    fn check(&self, _: Dialect) -> Result<(), Problem> {
+        check_entries(self.0)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        write_canonical(self.0, sink);
         sink.bytes(b"\0");
     }
 }

@@ -1,9 +1,11 @@
 //! The namespace-paths payload: `type:path` entries joined by `,`.
 
+use super::{Payload, Report};
 use crate::dialect::Dialect;
 use crate::error::{Problem, Snippet};
 use crate::namespace::NamespaceKind;
 use crate::text::{self, Mode};
+use crate::wire::Sink;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,7 @@ pub struct NamespacePath {
     /// The namespace kind.
     #[cfg_attr(
         feature = "serde",
-        serde(rename = "type", with = "crate::plan::kind_serde")
+        serde(rename = "type", with = "crate::namespace::kind_serde")
     )]
     pub kind: NamespaceKind,
     /// The namespace file, e.g. `/proc/1234/ns/net`.
@@ -49,7 +51,8 @@ impl NamespacePathRef<'_> {
     }
 }
 
-/// Splits one entry. `Err` holds the offset within the entry and the problem.
+/// The lenient grammar of one entry (strict text goes through [`strict`]). `Err` holds the offset within
+/// the entry and the problem.
 fn parse_entry(
     entry: &[u8],
     mode: Mode,
@@ -102,24 +105,87 @@ pub(crate) fn validate(
     mode: Mode,
     dialect: Dialect,
 ) -> Result<usize, (usize, Problem)> {
-    if text.is_empty() {
-        return Err((0, Problem::EmptyPayload));
+    if mode == Mode::Strict {
+        return strict(text, dialect);
     }
-    let mut seen = 0u32;
     let mut n = 0;
     for (at, entry) in entries(text, mode) {
-        let e = parse_entry(entry, mode, dialect).map_err(|(o, p)| (at + o, p))?;
-        if mode == Mode::Strict && seen & e.kind.flag() != 0 {
-            return Err((at, Problem::RepeatedNamespaceType { kind: e.kind }));
-        }
-        seen |= e.kind.flag();
+        parse_entry(entry, mode, dialect).map_err(|(o, p)| (at + o, p))?;
         n += 1;
     }
     if n == 0 {
-        // Lenient mode with nothing but commas: runc refuses it too ("ns paths are empty").
+        // Nothing but commas (or nothing): runc refuses it too ("ns paths are empty").
         return Err((0, Problem::EmptyPayload));
     }
     Ok(n)
+}
+
+/// The strict grammar, in one pass, reporting through `R` (the detailed walk's problem, or the accept
+/// path's no): entries `type:path` split at `,`, checked in the order of spec section 5.2, each type at
+/// most once. A NUL is no path byte (the detailed walk has refused it already, check A7).
+#[inline]
+pub(crate) fn strict<R: Report>(text: &[u8], dialect: Dialect) -> Result<usize, R> {
+    if text.is_empty() {
+        return Err(R::report(0, || Problem::EmptyPayload));
+    }
+    let mut seen = 0u32;
+    let mut n = 0;
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        // One scan finds the entry's end and any NUL in it.
+        let (len, last) = match text::find_any(rest, [b',', 0]) {
+            Some(i) if rest[i] == 0 => return Err(R::report(at + i, || Problem::EmbeddedNul)),
+            Some(i) => (i, false),
+            None => (rest.len(), true),
+        };
+        let (kind, _) = strict_entry(&rest[..len], at, dialect)?;
+        if seen & kind.flag() != 0 {
+            return Err(R::report(at, || Problem::RepeatedNamespaceType { kind }));
+        }
+        seen |= kind.flag();
+        n += 1;
+        if last {
+            return Ok(n);
+        }
+        at += len + 1;
+    }
+}
+
+/// One strict entry (no `,` and no NUL in it) at offset `at` of the text: its kind and path.
+#[inline]
+fn strict_entry<R: Report>(
+    entry: &[u8],
+    at: usize,
+    dialect: Dialect,
+) -> Result<(NamespaceKind, &[u8]), R> {
+    let bad = || {
+        R::report(at, || Problem::BadNamespaceEntry {
+            entry: Snippet::new(entry),
+        })
+    };
+    let Some((kind, colon)) = kind_prefix(entry) else {
+        // Not a known `name:`: no colon (or an empty entry), or an unknown name before the first one.
+        let Some(c) = entry.iter().position(|&b| b == b':') else {
+            return Err(bad());
+        };
+        return Err(R::report(at, || Problem::UnknownNamespaceType {
+            name: Snippet::new(&entry[..c]),
+        }));
+    };
+    if kind == NamespaceKind::Time && !dialect.has_time_namespace() {
+        return Err(R::report(at, || Problem::NamespaceTypeNotInDialect {
+            kind,
+        }));
+    }
+    let path = &entry[colon..];
+    if path.is_empty() {
+        return Err(bad());
+    }
+    match text::check_path(path, Mode::Strict) {
+        Ok(()) => Ok((kind, path)),
+        Err(p) => Err(R::report(at + colon, || p)),
+    }
 }
 
 /// Each kind's `name:` as the little-endian word of its bytes, with the mask of those bytes ("cgroup:", the
@@ -159,41 +225,6 @@ fn kind_prefix(entry: &[u8]) -> Option<(NamespaceKind, usize)> {
         .map(|&(kind, _, mask)| (kind, (mask.count_ones() / 8) as usize))
 }
 
-/// Whether `text` is strict-valid and holds no NUL (check A7), in one pass: `true` exactly when
-/// `validate(text, Mode::Strict, dialect)` is `Ok` and the text has no NUL byte, with no error built.
-#[inline(never)]
-pub(crate) fn accepts_strict(text: &[u8], dialect: Dialect) -> bool {
-    if text.is_empty() {
-        return false;
-    }
-    let mut seen = 0u32;
-    let mut rest = text;
-    loop {
-        // One scan finds the entry's end and any NUL in it.
-        let (entry, next) = match text::find_any(rest, [b',', 0]) {
-            Some(i) if rest[i] == 0 => return false,
-            Some(i) => (&rest[..i], rest.get(i + 1..)),
-            None => (rest, None),
-        };
-        let Some((kind, at)) = kind_prefix(entry) else {
-            return false;
-        };
-        let path = &entry[at..];
-        if (kind == NamespaceKind::Time && !dialect.has_time_namespace())
-            || path.first() != Some(&b'/')
-            || path.len() > crate::MAX_PATH
-            || seen & kind.flag() != 0
-        {
-            return false;
-        }
-        seen |= kind.flag();
-        match next {
-            Some(r) => rest = r,
-            None => return true,
-        }
-    }
-}
-
 /// The entries of validated namespace-path text, borrowed from the message.
 #[derive(Clone, Debug)]
 pub struct NamespacePaths<'a> {
@@ -219,7 +250,15 @@ impl<'a> NamespacePaths<'a> {
     /// The entries, in wire order.
     pub fn iter(&self) -> impl Iterator<Item = NamespacePathRef<'a>> + 'a {
         let (mode, dialect) = (self.mode, self.dialect);
-        entries(self.text, mode).filter_map(move |(_, e)| parse_entry(e, mode, dialect).ok())
+        entries(self.text, mode).filter_map(move |(at, e)| match mode {
+            Mode::Strict => strict_entry::<super::No>(e, at, dialect)
+                .ok()
+                .map(|(kind, path)| NamespacePathRef {
+                    kind,
+                    path: Path::new(OsStr::from_bytes(path)),
+                }),
+            Mode::Lenient => parse_entry(e, mode, dialect).ok(),
+        })
     }
 }
 
@@ -231,11 +270,10 @@ pub(crate) fn check_entries(list: &[NamespacePath], dialect: Dialect) -> Result<
     let mut seen = 0u32;
     for e in list {
         let path = e.path.as_os_str().as_bytes();
-        if text::has_nul(path) || text::find_byte(path, b',').is_some() {
-            let byte = path.iter().copied().find(|&b| b == b',' || b == 0);
-            return Err(Problem::ForbiddenByte {
-                byte: byte.unwrap_or(0),
-            });
+        match path.iter().copied().find(|&b| b == b',' || b == 0) {
+            Some(0) => return Err(Problem::EmbeddedNul),
+            Some(byte) => return Err(Problem::ForbiddenByte { byte }),
+            None => {}
         }
         if e.kind == NamespaceKind::Time && !dialect.has_time_namespace() {
             return Err(Problem::NamespaceTypeNotInDialect { kind: e.kind });
@@ -255,7 +293,7 @@ pub(crate) fn check_entries(list: &[NamespacePath], dialect: Dialect) -> Result<
 }
 
 /// Writes the canonical text through `sink`.
-pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl crate::encode::Sink) {
+pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl Sink) {
     for (i, e) in list.iter().enumerate() {
         if i > 0 {
             sink.bytes(b",");
@@ -263,6 +301,22 @@ pub(crate) fn write_canonical(list: &[NamespacePath], sink: &mut impl crate::enc
         sink.bytes(e.kind.name().as_bytes());
         sink.bytes(b":");
         sink.bytes(e.path.as_os_str().as_bytes());
+    }
+}
+
+// The encoding side: the field as a payload, its checks and its canonical writer.
+
+/// The namespace paths.
+pub(crate) struct Joins<'p>(pub(crate) &'p [NamespacePath]);
+
+impl Payload for Joins<'_> {
+    fn check(&self, dialect: Dialect) -> Result<(), Problem> {
+        check_entries(self.0, dialect)
+    }
+
+    fn write(&self, sink: &mut impl Sink) {
+        write_canonical(self.0, sink);
+        sink.bytes(b"\0");
     }
 }
 
@@ -329,6 +383,35 @@ mod tests {
                 .and_then(|c| Some((NamespaceKind::from_name(&entry[..c])?, c + 1)));
             assert_eq!(kind_prefix(entry), by_split, "{entry:?}");
         }
+    }
+
+    #[test]
+    fn the_accept_path_is_the_same_grammar() {
+        for (t, d) in [
+            (&b"user:/a,net:/b"[..], D),
+            (b"net:/a,net:/b", D),
+            (b"net:/a\0b", D),
+            (b"time:/t", Dialect::Runc11),
+            (b"time:/t", D),
+            (b"net:", D),
+            (b"", D),
+            (b"x:/a", D),
+            (b"net:rel", D),
+        ] {
+            let detailed = validate(t, Mode::Strict, d);
+            assert_eq!(
+                strict::<super::super::No>(t, d).is_ok(),
+                detailed.is_ok(),
+                "{t:?}"
+            );
+        }
+        assert_eq!(
+            validate(b"net:/a\0b", Mode::Strict, D)
+                .unwrap_err()
+                .1
+                .class(),
+            "embedded-nul"
+        );
     }
 
     #[test]
