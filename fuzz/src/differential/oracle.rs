@@ -40,7 +40,6 @@ pub struct OurError {
 
 /// The texts in the model's slot order (`model.rs`: NS_PATHS .. A27290).
 fn text_attrs(dialect: Dialect) -> [Option<Attribute>; 7] {
-    use nsbootstrap_codec::Attr27290;
     [
         Some(Attribute::NamespacePaths),
         Some(Attribute::UidMap),
@@ -48,11 +47,7 @@ fn text_attrs(dialect: Dialect) -> [Option<Attribute>; 7] {
         Some(Attribute::OomScoreAdj),
         Some(Attribute::NewuidmapPath),
         Some(Attribute::NewgidmapPath),
-        match dialect.attr_27290() {
-            Attr27290::MountSources => Some(Attribute::MountSources),
-            Attr27290::TimeOffsets => Some(Attribute::TimeOffsets),
-            _ => None,
-        },
+        Attribute::lookup(27290, dialect).ok(),
     ]
 }
 
@@ -74,7 +69,7 @@ pub fn decode(bytes: &[u8], dialect: Dialect, lenient: bool) -> Result<Ours, Our
     let msg = first_message(bytes);
     let view = MessageView::decode(msg, dialect, mode).map_err(|e| OurError {
         class: e.class(),
-        offset: e.offset(),
+        offset: Some(e.offset()),
         message: e.to_string(),
     })?;
     let mut texts: [Option<OurText>; 7] = Default::default();
@@ -108,11 +103,10 @@ pub fn dialect_name(d: Dialect) -> &'static str {
 /// Which runc generation a dialect corresponds to (for the model).
 pub fn generation(d: Dialect) -> super::model::Generation {
     use super::model::Generation;
-    use nsbootstrap_codec::Attr27290;
-    match d.attr_27290() {
-        Attr27290::MountSources => Generation::Runc11,
-        Attr27290::TimeOffsets => Generation::Runc12,
-        _ => Generation::Runc10,
+    match Attribute::lookup(27290, d) {
+        Ok(Attribute::MountSources) => Generation::Runc11,
+        Ok(_) => Generation::Runc12,
+        Err(_) => Generation::Runc10,
     }
 }
 
