@@ -85,13 +85,19 @@ main() {
     export RUST_BACKTRACE=0 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 
     FINDINGS="$WORK/findings.tsv" # key, kind, seconds, target, reproducer, what
-    : >"$FINDINGS"
+    if [[ "${NSB_DIFF_MINIMIZE_ONLY:-0}" == 1 ]]; then
+        # Re-minimise the last run's findings (same reproducers) without fuzzing again.
+        TARGETS=()
+        SEEN_ALL=$(cut -f1 "$FINDINGS" | sort -u | tr '\n' ',')
+    else
+        : >"$FINDINGS"
+    fi
     LIBFUZZER_ARGS=(-timeout=1 -malloc_limit_mb=1024 -rss_limit_mb=2048 "-max_len=$MAX_LEN"
         "-dict=$FUZZ_DIR/nsbootstrap.dict" -print_final_stats=1)
     # shellcheck disable=SC2206
     [[ -n "${NSB_DIFF_EXTRA_ARGS:-}" ]] && LIBFUZZER_ARGS+=(${NSB_DIFF_EXTRA_ARGS})
     declare -A EXECS COV ROUNDS COVTHEIRS COVPARSE
-    SEEN_ALL=""
+    SEEN_ALL="${SEEN_ALL:-}"
 
     for t in "${TARGETS[@]}"; do
         BIN="$BIN_DIR/$t"
@@ -197,7 +203,7 @@ main() {
     finished=$(date +%s)
 
     # --- minimise ------------------------------------------------------------------------------------------
-    if [[ -n "${NSB_DIFF_VECTORS:-}" || "${NSB_DIFF_MINIMIZE:-0}" == 1 ]]; then
+    if [[ -n "${NSB_DIFF_VECTORS:-}" || "${NSB_DIFF_MINIMIZE:-0}" == 1 || "${NSB_DIFF_MINIMIZE_ONLY:-0}" == 1 ]]; then
         minimise
     fi
 
@@ -246,9 +252,19 @@ minimise() {
         # Keep the finding: other faults are skipped, this key panics (model-side: fast, no real hang).
         local on_fault=""
         [[ "$kind" != disagreement ]] && on_fault=1
+        # 1. Structure-aware: delete ranges, fixing nlmsg_len and nla_len (fuzz/src/differential/shrink.rs).
+        NSB_DIFF_SHRINK="$key" NSB_DIFF_SHRINK_OUT="$dir/$fk.shrunk" NSB_DIFF_CRASH_ON_FAULT="$on_fault" \
+            "$BIN_BYTES" "$repro" >"$dir/$fk.shrink.log" 2>&1
+        local start="$repro"
+        [[ -s "$dir/$fk.shrunk" ]] && start="$dir/$fk.shrunk"
+        # 2. libFuzzer's -minimize_crash (what cargo fuzz tmin runs), kept on the finding by CRASH_ON:
+        #    other faults are skipped, this key panics (model-side: fast, no real hang).
         NSB_DIFF_SEEN="$faults,$SEEN_ALL" NSB_DIFF_CRASH_ON="$key" NSB_DIFF_CRASH_ON_FAULT="$on_fault" \
-            "$BIN_BYTES" -minimize_crash=1 -runs=4000 -max_total_time=20 -exact_artifact_path="$min" \
-            -timeout=1 -malloc_limit_mb=1024 "$repro" >"$dir/$fk.log" 2>&1
+            "$BIN_BYTES" -minimize_crash=1 -runs=4000 -max_total_time=10 -exact_artifact_path="$min" \
+            -timeout=1 -malloc_limit_mb=1024 "$start" >"$dir/$fk.log" 2>&1
+        if [[ ! -s "$min" ]] || [[ $(stat -c %s "$min") -gt $(stat -c %s "$start") ]]; then
+            cp "$start" "$min"
+        fi
         [[ -f "$min" ]] || cp "$repro" "$min"
         # Re-check the minimised input against their parser.
         local check

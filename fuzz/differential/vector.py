@@ -24,8 +24,11 @@ def main():
     path, key, kind, what, evidence, dialect, impl, check = sys.argv[1:9]
     data = open(path, "rb").read()
     known = not key.startswith("NEW:")
+    m = re.search(r"NSB-DIFF-CLASSIFY \S+ (.*?)(?= NSB-DIFF-|$)", check)
+    if m:
+        what = m.group(1).strip()
     doc = {
-        "description": f"Found by the differential fuzzer (fuzz/differential/run.sh) and minimised: {what}",
+        "description": f"Found by the differential fuzzer (fuzz/differential/run.sh), minimised: {what}",
         "dialect": dialect,
         "strict": outcome(check, "strict"),
         "lenient": outcome(check, "lenient"),

@@ -25,6 +25,7 @@ pub mod ffi;
 pub mod model;
 pub mod mutate;
 pub mod oracle;
+pub mod shrink;
 
 use model::{FaultKind, Model, Predicted};
 use nsbootstrap_codec::Dialect;
@@ -426,7 +427,7 @@ fn state_init() -> State {
         crash_on: std::env::var("NSB_DIFF_CRASH_ON")
             .ok()
             .filter(|s| !s.is_empty()),
-        crash_on_fault: std::env::var_os("NSB_DIFF_CRASH_ON_FAULT").is_some(),
+        crash_on_fault: std::env::var_os("NSB_DIFF_CRASH_ON_FAULT").is_some_and(|v| !v.is_empty()),
         classify,
         out: std::env::var_os("NSB_DIFF_OUT").map(Into::into),
         start: Instant::now(),
@@ -436,10 +437,11 @@ fn state_init() -> State {
 }
 
 fn file_key(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
+    // Byte by byte, as `tr -c 'A-Za-z0-9-' _` in run.sh does ('§' is two bytes).
+    key.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                char::from(b)
             } else {
                 '_'
             }
@@ -476,6 +478,39 @@ pub fn run_one(bytes: &[u8]) {
     let dialect = st.dialect;
     let model = model::predict(bytes, oracle::generation(dialect), ASAN);
 
+    if let Some(key) = std::env::var("NSB_DIFF_SHRINK")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        let fault_only = st.crash_on_fault;
+        let generation = oracle::generation(dialect);
+        let mut keep = |b: &[u8]| {
+            let m = model::predict(b, generation, ASAN);
+            if let Predicted::Fault { id, .. } = &m.predicted {
+                return *id == key;
+            }
+            if fault_only {
+                return false;
+            }
+            let theirs = their_parse(b);
+            let v = judge(b, dialect, &m, theirs.as_ref());
+            v.known.iter().chain(v.new.iter()).any(|f| f.key == key)
+        };
+        if keep(bytes) {
+            let small = shrink::shrink(bytes, &mut keep);
+            eprintln!(
+                "NSB-DIFF-SHRINK {key}: {} -> {} bytes",
+                bytes.len(),
+                small.len()
+            );
+            if let Some(out) = std::env::var_os("NSB_DIFF_SHRINK_OUT") {
+                let _ = std::fs::write(out, &small);
+            }
+        } else {
+            eprintln!("NSB-DIFF-SHRINK {key}: the input does not show it");
+        }
+        return;
+    }
     if st.classify {
         // The message itself (diff_plan builds it from the fuzzer's input) and our decoders' outcomes
         // first: the verdict may crash their parser.
