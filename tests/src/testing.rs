@@ -65,8 +65,7 @@ impl Test {
 
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail and touches no memory.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 /// The repository's `spec/` folder, when the crate at `manifest_dir` (pass `env!("CARGO_MANIFEST_DIR")`)
@@ -85,8 +84,7 @@ pub fn run_in(manifest_dir: &str, tests: &[Test]) -> ! {
     let why = |t: &Test| -> Option<String> {
         let mut missing = Vec::new();
         if t.root && !root {
-            // SAFETY: geteuid cannot fail and touches no memory.
-            let euid = unsafe { libc::geteuid() };
+            let euid = nix::unistd::geteuid();
             missing.push(format!("root (running as euid {euid})"));
         }
         if t.repository && !repository {

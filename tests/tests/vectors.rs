@@ -1,9 +1,9 @@
 //! Runs the codec over every vector in `spec/vectors/` (whole, and split at every byte boundary).
 
+use nsbootstrap_conformance::testing::{self, Needs, Test};
 use nsbootstrap_conformance::vectors;
 use std::path::Path;
 
-#[test]
 fn codec_agrees_with_every_vector() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors");
     let all = vectors::load(&dir).expect("vectors load");
@@ -31,7 +31,6 @@ fn codec_agrees_with_every_vector() {
     );
 }
 
-#[test]
 fn every_error_class_has_a_vector() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors");
     let all = vectors::load(&dir).expect("vectors load");
@@ -111,7 +110,6 @@ fn fast_path_agrees(bytes: &[u8], dialect: nsbootstrap_codec::Dialect) -> Result
     }
 }
 
-#[test]
 fn the_fast_path_accepts_the_typical_vectors_and_agrees_on_all() {
     let mut fast = 0;
     for (d, bytes) in valid_vectors() {
@@ -126,8 +124,7 @@ fn the_fast_path_accepts_the_typical_vectors_and_agrees_on_all() {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8192))]
     /// Valid vectors with a few bytes changed: wherever the accept path says yes, so does the walk.
-    #[test]
-    fn the_fast_path_never_accepts_what_the_walk_refuses(
+        fn the_fast_path_never_accepts_what_the_walk_refuses(
         pick in 0usize..1000,
         edits in proptest::collection::vec((0usize..4096, proptest::prop_oneof![
             0u8..4,
@@ -152,4 +149,32 @@ proptest::proptest! {
             proptest::prop_assert!(agrees.is_ok(), "{:?}", agrees);
         }
     }
+}
+
+fn main() {
+    testing::run_in(
+        env!("CARGO_MANIFEST_DIR"),
+        &[
+            Test::new(
+                "codec_agrees_with_every_vector",
+                codec_agrees_with_every_vector,
+            )
+            .needs(Needs::Repository),
+            Test::new(
+                "every_error_class_has_a_vector",
+                every_error_class_has_a_vector,
+            )
+            .needs(Needs::Repository),
+            Test::new(
+                "the_fast_path_accepts_the_typical_vectors_and_agrees_on_all",
+                the_fast_path_accepts_the_typical_vectors_and_agrees_on_all,
+            )
+            .needs(Needs::Repository),
+            Test::new(
+                "the_fast_path_never_accepts_what_the_walk_refuses",
+                the_fast_path_never_accepts_what_the_walk_refuses,
+            )
+            .needs(Needs::Repository),
+        ],
+    )
 }
