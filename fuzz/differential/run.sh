@@ -12,12 +12,14 @@
 #   (-timeout=1) or huge allocation (-malloc_limit_mb=1024): the script classifies the input against spec
 #   section 20 (R1..R22) with the model, adds its key to NSB_DIFF_SEEN (so that fault is counted, not run
 #   into again) and restarts on the grown corpus until the time is up.
-# * Prints one table: finding, kind, known/new, departure id, time to first hit, hits, reproducer.
+# * Prints one table: finding, kind, known/new, departure id, time to first hit, rounds it was seen in,
+#   reproducer; and the coverage of their code (libFuzzer -print_coverage on the final corpus).
 # * NSB_DIFF_REQUIRE="R1:hang R3:out-of-bounds" (the CI's setting): exit 1 unless each KEY:KIND was found.
 #   Otherwise exits 1 only on a build failure.
-# * NSB_DIFF_MINIMIZE=1: minimise each distinct finding (libFuzzer -minimize_crash, what cargo fuzz tmin
-#   runs, with NSB_DIFF_CRASH_ON=KEY so the minimised input keeps the same finding) and re-check it against
-#   their parser. NSB_DIFF_VECTORS=DIR (implies minimising): write each as DIR/KEY.bin, .json (spec
+# * NSB_DIFF_MINIMIZE=1: minimise each distinct finding (structure-aware deletions that keep nlmsg_len and
+#   nla_len consistent, then libFuzzer -minimize_crash, what cargo fuzz tmin runs; both held on the same
+#   finding by NSB_DIFF_SHRINK / NSB_DIFF_CRASH_ON=KEY) and re-check it against their parser.
+#   NSB_DIFF_MINIMIZE_ONLY=1 re-minimises the last run's findings without fuzzing. NSB_DIFF_VECTORS=DIR (implies minimising): write each as DIR/KEY.bin, .json (spec
 #   vector style, with their outcome) and .explain.txt (`nsbootstrap explain`).
 #
 # Other settings: NSB_DIFF_DIALECT (default runc-1.1), NSB_DIFF_MAX_LEN (4096), NSB_DIFF_EXTRA_ARGS
@@ -277,6 +279,7 @@ minimise() {
         "huge allocation")
             real=$("$BIN_BYTES" "$min" -malloc_limit_mb=1024 2>&1 | grep -a -m1 -E 'out-of-memory \(malloc' | sed 's/^==[0-9]*== //') ;;
         esac
+        real="${real//$REPO\//}"
         echo "  $key: $(stat -c %s "$repro") -> $(stat -c %s "$min") bytes ${real:+($real)}"
         if [[ -n "$out" ]]; then
             cp "$min" "$out/$fk.bin"
