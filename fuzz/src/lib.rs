@@ -205,3 +205,5 @@ pub fn build_message(attrs: &[(u16, &[u8])]) -> Option<Vec<u8>> {
     v[8..12].copy_from_slice(&1u32.to_ne_bytes());
     Some(v)
 }
+
+pub mod differential;
