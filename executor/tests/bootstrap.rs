@@ -638,21 +638,30 @@ fn attack(side: Side, method: Method) {
     }
     drop(running);
     // No descriptor leaks into the final process: 0, 1, 2, the init pipe and the log pipe at most, and
-    // none of them is the binary.
-    let fds: Vec<(i32, String)> = std::fs::read_dir(format!("/proc/{}/fd", r.stage2))
-        .unwrap()
-        .flatten()
-        .map(|e| {
-            let n = e.file_name().to_string_lossy().parse().unwrap();
-            let target = std::fs::read_link(e.path()).unwrap_or_default();
-            (n, target.display().to_string())
-        })
-        .collect();
-    assert!(
+    // none of them is the binary. The report can arrive while stage 2 is still closing the stage
+    // channels it was cloned with, so look again for a while before calling it a leak.
+    let fds_of = |pid: i32| -> Vec<(i32, String)> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let n = e.file_name().to_string_lossy().parse().unwrap();
+                let target = std::fs::read_link(e.path()).unwrap_or_default();
+                (n, target.display().to_string())
+            })
+            .collect()
+    };
+    let clean = |fds: &[(i32, String)]| {
         fds.iter()
-            .all(|(n, t)| *n <= 4 && !t.contains("nsbootstrap") && !t.contains("memfd")),
-        "the final process holds {fds:?}"
-    );
+            .all(|(n, t)| *n <= 4 && !t.contains("nsbootstrap") && !t.contains("memfd"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut fds = fds_of(r.stage2);
+    while !clean(&fds) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        fds = fds_of(r.stage2);
+    }
+    assert!(clean(&fds), "the final process holds {fds:?}");
     // While it runs: /proc/PID/exe cannot be opened for writing (ETXTBSY, EROFS) or written (seals).
     let live = std::fs::OpenOptions::new().write(true).open(&exe);
     if let Ok(mut f) = live {
