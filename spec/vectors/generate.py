@@ -857,6 +857,64 @@ for name, d, text, lenient, why in [
             lenient if lenient is SAME else plan(TIME_CF, time_offsets=offs(*lenient)), why)
 
 
+# --- rules pinned for implementers who read only the text (issue 12): one fault each, or the order
+# of two checks on one input
+invalid("unaligned-length-truncated", R12, message(cf(0), attr(NS_PATHS, string("net:/x"), pad=False),
+                                                          nlmsg_len=31, cut=24),
+        err("unaligned-length", 0), err("truncated", 24),
+        "nlmsg_len 31 with 24 bytes: strict stops at the unaligned length first (H7 comes right after H4), "
+        "as a stream reader does when it holds the 16 header bytes, so the class does not depend on how the "
+        "bytes arrive; lenient reports the truncation.")
+invalid("unaligned-length-trailing", NSB, message(cf(0), nlmsg_len=21, cut=24),
+        err("unaligned-length", 0), err("trailing-bytes", 21),
+        "nlmsg_len 21 in a 24-byte buffer: strict reports the unaligned length before the trailing bytes; "
+        "lenient reports the 3 bytes after the message.")
+R341_BAD = "".join("%d %d 1\n" % (i, 100000 + i) for i in range(340)) + "x y z\n"
+m = message(cf(flags("user")), attr(UID_MAP, string(R341_BAD)))
+invalid("id-map-341st-line-off-the-grammar", R11, m, err("id-map-too-long", m.at(1)), SAME,
+        "340 good ranges and a 341st line that is not a range: reaching a 341st line is id-map-too-long "
+        "before that line is read (the checks run line by line).")
+R341_OVERLAP = "".join("%d %d 1\n" % (i, 100000 + i) for i in range(340)) + "0 5 1\n"
+m = message(cf(flags("user")), attr(UID_MAP, string(R341_OVERLAP)))
+invalid("id-map-341st-line-overlaps", NSB, m, err("id-map-too-long", m.at(1)), SAME,
+        "341 ranges of which the last overlaps the first: the count is a line-by-line check, the overlap a "
+        "check over all ranges after them, so the class is id-map-too-long.")
+for name, d, ch, why in [
+    ("id-map-carriage-return", R12, "\r", "CR"),
+    ("id-map-vertical-tab", R11, "\v", "VT"),
+    ("id-map-form-feed", NSB, "\f", "FF"),
+]:
+    m = message(cf(flags("user")), attr(UID_MAP, string("0%s1000 1\n" % ch)))
+    invalid(name, d, m, err("bad-id-map", m.at(1)), SAME,
+            "A %s between two fields: the kernel's parser skips it (isspace), but this protocol's lenient "
+            "grammar takes only spaces and tabs, so both modes refuse it." % why)
+m = message(cf(0), attr(OOM_SCORE_ADJ, string("0x10")))
+invalid("oom-score-adj-hex", R11, m, err("bad-oom-score-adj", m.at(1)), SAME,
+        "'0x10': the kernel's base-0 parser reads 16, but lenient decoders read decimals only, so both modes "
+        "refuse it.")
+m = message(cf(flags("time")), attr(TIME_OFFSETS, string("monotonic +5 0\n")))
+invalid("time-offsets-plus-sign", R12, m, err("bad-time-offsets", m.at(1)),
+        plan(flags("time"), time_offsets=offs(("monotonic", 5, 0))),
+        "Seconds '+5': not canonical; the kernel's parser takes the sign, so lenient reads 5.")
+m = message(cf(flags("time")), attr(TIME_OFFSETS, string("1 5 0\nmonotonic 6 0\n")))
+invalid("time-offsets-clock-1-and-monotonic", NSB, m, err("bad-time-offsets", m.at(1)), SAME,
+        "Clock id 1 and the name monotonic are one clock: lenient reads monotonic twice and refuses it.")
+m = message(cf(0), attr(NS_PATHS, string(":/x")))
+invalid("ns-entry-empty-type", R12, m, err("unknown-ns-type", m.at(1)), SAME,
+        "':/x': the entry has its colon, so it is not a bad entry; its type name is empty, which is no type "
+        "the protocol knows.")
+m = message(cf(flags("user")), attr(NEWUIDMAP_PATH, string("n" * (MAX_PATH + 1))))
+invalid("newuidmap-path-relative-and-too-long", R12, m, err("relative-path", m.at(1)), err("path-too-long", m.at(1)),
+        "A 4096-byte relative path: strict reports relative-path (checked before the length); lenient, which "
+        "takes relative paths, reports path-too-long.")
+m = message(cf(flags("mnt")), attr(MOUNT_SOURCES, nul_list(["/" + "m" * MAX_PATH])))
+invalid("mount-sources-entry-too-long", R11, m, err("path-too-long", m.at(1)), SAME,
+        "A mount source of 4096 bytes, one over MAX_PATH, in both modes.")
+m = message(cf(flags("mnt")), attr(MOUNT_SOURCES, nul_list(["m" * (MAX_PATH + 1)])))
+invalid("mount-sources-relative-and-too-long", R11, m, err("relative-path", m.at(1)), err("path-too-long", m.at(1)),
+        "A relative mount source of 4096 bytes: strict reports relative-path first; lenient path-too-long.")
+
+
 # ================================================================================================
 # Writing and checking
 # ================================================================================================
