@@ -969,6 +969,125 @@ def write_vectors(root):
                 f.write(json.dumps(v["json"], indent=2, sort_keys=True) + "\n")
 
 
+# ------------------------------------------------------------------------------------------------
+# Machine-readable companions of the text (issue 12): one constants file, one line per expectation
+
+SYNC = [  # value, name(s) by dialect, from -> to (spec section 11)
+    (0x40, {d: "USERMAP_PLS" for d in DIALECTS}, "1 -> 0"),
+    (0x41, {d: "USERMAP_ACK" for d in DIALECTS}, "0 -> 1"),
+    (0x42, {d: "RECVPID_PLS" for d in DIALECTS}, "1 -> 0"),
+    (0x43, {d: "RECVPID_ACK" for d in DIALECTS}, "0 -> 1"),
+    (0x44, {d: "GRANDCHILD" for d in DIALECTS}, "0 -> 2"),
+    (0x45, dict({d: "CHILD_FINISH" for d in DIALECTS}, **{RC93: "CHILD_READY"}), "1 -> 0, 2 -> 0"),
+    (0x46, {R11: "MOUNTSOURCES_PLS", R12: "TIMEOFFSETS_PLS", NSB: "TIMEOFFSETS_PLS"}, "1 -> 0"),
+    (0x47, {R11: "MOUNTSOURCES_ACK", R12: "TIMEOFFSETS_ACK", NSB: "TIMEOFFSETS_ACK"}, "0 -> 1"),
+]
+
+ATTRIBUTES = [  # number, name, payload type, dialects, canonical order (spec section 4)
+    (CLONE_FLAGS, "clone_flags", "u32", DIALECTS, 1),
+    (NS_PATHS, "namespace_paths", "string", DIALECTS, 2),
+    (NEWUIDMAP_PATH, "newuidmap_path", "string", DIALECTS, 3),
+    (UID_MAP, "uid_map", "string", DIALECTS, 4),
+    (GID_MAP, "gid_map", "string", DIALECTS, 5),
+    (NEWGIDMAP_PATH, "newgidmap_path", "string", DIALECTS, 6),
+    (SETGROUPS, "setgroups", "bool", DIALECTS, 7),
+    (OOM_SCORE_ADJ, "oom_score_adj", "string", DIALECTS, 8),
+    (ROOTLESS_EUID, "rootless_euid", "bool", DIALECTS, 9),
+    (MOUNT_SOURCES, "mount_sources", "nul-list", [R11], 10),
+    (TIME_OFFSETS, "time_offsets", "string", [R12, NSB], 10),
+    (CONSOLE_PATH, "console_path", "string", [NSB], 11),
+]
+
+# Error classes (spec Appendix A): decode classes with the section of their check, then plan classes.
+DECODE_CLASSES = [
+    ("truncated-header", "3"), ("length-too-short", "3"), ("length-too-large", "3"), ("wrong-type", "3"),
+    ("truncated", "3"), ("trailing-bytes", "3"), ("unaligned-length", "3"),
+    ("attr-header-truncated", "4"), ("attr-too-short", "4"), ("attr-past-end", "4"), ("unknown-attr", "4"),
+    ("attr-not-in-dialect", "4"), ("repeated-attr", "4"), ("missing-attr", "4"), ("payload-length", "4"),
+    ("missing-nul", "4"), ("embedded-nul", "4, 7"), ("nonzero-padding", "4"),
+    ("unknown-clone-flags", "5.1"), ("empty-payload", "5"), ("bad-ns-entry", "5.2"),
+    ("unknown-ns-type", "5.2"), ("ns-type-not-in-dialect", "5.2"), ("repeated-ns-type", "5.2"),
+    ("relative-path", "5"), ("path-too-long", "5"), ("bad-id-map", "5.3"), ("id-map-overlap", "5.3"),
+    ("id-map-too-long", "5.3"), ("bad-bool", "5.4"), ("bad-oom-score-adj", "5.5"),
+    ("bad-mount-sources", "5.7"), ("bad-time-offsets", "5.8"),
+]
+PLAN_CLASSES = [("plan-map-without-userns", "8"), ("plan-offsets-without-timens", "8"),
+                ("plan-join-and-create", "8")]
+
+
+def constants():
+    """spec/vectors/constants.json: the numbers of the text in one file."""
+    return {
+        "header": {"length": NLMSG_HDRLEN, "nlmsg_type": INIT_MSG, "nlmsg_flags_written": 1,
+                   "nlmsg_seq_written": 1, "nlmsg_pid_written": 0},
+        "limits": {"max_message_len": MAX_MESSAGE_LEN, "max_attribute_payload": 65531, "max_path": MAX_PATH,
+                   "namespace_entries_strict": 8, "id_map_ranges": 340, "time_offsets": 2,
+                   "oom_score_adj": [-1000, 1000]},
+        "dialects": [{
+            "name": d,
+            "ready_byte": d in (R10, R11),
+            "attribute_27290": {R11: "mount_sources", R12: "time_offsets", NSB: "time_offsets"}.get(d),
+            "console_path": d == NSB,
+            "time_namespace": d in TIME_DIALECTS,
+            "pid_report": '{"pid": N, "pid_first": M}' if d == RC93 else '{"stage1_pid":M,"stage2_pid":N}',
+            "cgroup_namespace": {RC93: "stage 2 after the runtime's byte 0x80", R10: "stage 2 after the runtime's "
+                                 "byte 0x80", R11: "stage 2 without waiting"}.get(d, "stage 1 with the others"),
+            "log_level_honoured": d in (R11, R12, NSB),
+        } for d in DIALECTS],
+        "attributes": [{"number": n, "name": name, "payload": t, "dialects": list(ds), "canonical_order": o}
+                       for n, name, t, ds, o in ATTRIBUTES],
+        "clone_flags": [{"name": n, "bit": "0x%08x" % b,
+                         "dialects": list(TIME_DIALECTS) if n == "time" else DIALECTS} for n, b in CLONE],
+        "sync": [{"value": "0x%02x" % v, "names": names, "direction": how} for v, names, how in SYNC],
+        "runtime_bytes": {"go_ahead": "0x01 (nsbootstrap-1's nsbootstrap init)",
+                          "create_cgroup_ns": "0x80 (runc-rc93, runc-1.0)", "ready": "0x00 (runc-1.0, runc-1.1)"},
+        "error_classes": {"decode": [{"class": c, "section": sec} for c, sec in DECODE_CLASSES],
+                          "plan": [{"class": c, "section": sec} for c, sec in PLAN_CLASSES]},
+    }
+
+
+def expectations():
+    """spec/vectors/expectations.txt: one line per vector and mode, for readers without a JSON parser."""
+    lines = ["# vector dialect mode class offset  (class 'ok' and offset '-' when the vector decodes to a plan)",
+             "# generated by generate.py from the vectors' JSON files; fields are separated by one space"]
+    for group, vs in (("valid", VALID), ("invalid", INVALID)):
+        for v in sorted(vs, key=lambda v: v["name"]):
+            for mode in ("strict", "lenient"):
+                o = v["json"][mode]
+                if "plan" in o:
+                    lines.append("%s/%s %s %s ok -" % (group, v["name"], v["dialect"], mode))
+                else:
+                    lines.append("%s/%s %s %s %s %d" % (group, v["name"], v["dialect"], mode,
+                                                         o["error"]["class"], o["error"]["offset"]))
+    return "\n".join(lines) + "\n"
+
+
+def write_companions(root):
+    with open(os.path.join(root, "constants.json"), "w", newline="\n") as f:
+        f.write(json.dumps(constants(), indent=2, sort_keys=True) + "\n")
+    with open(os.path.join(root, "expectations.txt"), "w", newline="\n") as f:
+        f.write(expectations())
+
+
+def check_text_agrees():
+    """The class list here and Appendix A's tables name the same classes; every key of a valid vector's
+    plan is a property of spec/plan.schema.json."""
+    import re
+    with open(os.path.join(HERE, "..", "PROTOCOL.md")) as f:
+        text = f.read()
+    appendix = text[text.index("## Appendix A."):text.index("## Appendix B.")]
+    in_text = set(re.findall(r"^\| `([a-z0-9-]+)` \|", appendix, re.M))
+    here = {c for c, _ in DECODE_CLASSES + PLAN_CLASSES}
+    assert in_text == here, "Appendix A and generate.py differ: %s" % sorted(in_text ^ here)
+    with open(os.path.join(HERE, "..", "plan.schema.json")) as f:
+        schema = json.load(f)
+    props = set(schema["properties"])
+    for v in VALID:
+        plan = v["json"]["strict"]["plan"]
+        assert set(plan) <= props, "%s: keys %s not in the schema" % (v["name"], sorted(set(plan) - props))
+        assert set(schema["required"]) <= set(plan), v["name"]
+
+
 def snapshot(root):
     out = {}
     for group in ("valid", "invalid"):
@@ -984,9 +1103,11 @@ def main(argv):
     with open(readme) as f:
         current = f.read()
     wanted = readme_with_table(current)
+    check_text_agrees()
     if "--check" in argv:
         with tempfile.TemporaryDirectory() as tmp:
             write_vectors(tmp)
+            write_companions(tmp)
             want, have = snapshot(tmp), snapshot(HERE)
         bad = sorted(set(want) ^ set(have)) + sorted(k for k in want if k in have and want[k] != have[k])
         if wanted != current:
@@ -998,6 +1119,7 @@ def main(argv):
         print("spec/vectors: %d valid and %d invalid vectors match generate.py" % (len(VALID), len(INVALID)))
         return 0
     write_vectors(HERE)
+    write_companions(HERE)
     if wanted != current:
         with open(readme, "w", newline="\n") as f:
             f.write(wanted)

@@ -169,3 +169,36 @@ fn the_suite_embeds_every_vector_of_the_spec() {
         assert_eq!(e.spec.description, d.spec.description, "{}", e.name);
     }
 }
+
+#[test]
+fn the_one_line_expectations_say_what_the_json_files_say() {
+    // spec/vectors/expectations.txt, read as a C test would: split at spaces, no JSON.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let text = std::fs::read_to_string(dir.join("expectations.txt")).expect("expectations.txt");
+    let all = vectors::load(&dir).expect("vectors load");
+    let mut lines = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split(' ').collect();
+        assert_eq!(f.len(), 5, "{line}");
+        let v = all
+            .iter()
+            .find(|v| v.name == f[0])
+            .unwrap_or_else(|| panic!("{line}: no such vector"));
+        assert_eq!(v.spec.dialect.name(), f[1], "{line}");
+        let want = match f[2] {
+            "strict" => &v.spec.strict,
+            "lenient" => &v.spec.lenient,
+            other => panic!("{line}: mode {other}"),
+        };
+        match &want.error {
+            None => assert_eq!((f[3], f[4]), ("ok", "-"), "{line}"),
+            Some(e) => assert_eq!(
+                (f[3], f[4]),
+                (e.class.as_str(), e.offset.to_string().as_str()),
+                "{line}"
+            ),
+        }
+        lines += 1;
+    }
+    assert_eq!(lines, 2 * all.len(), "one line per vector and mode");
+}
