@@ -49,6 +49,24 @@ fn nsbootstrap_init_passes_every_scenario_in_every_dialect() {
             Ok(d),
             "--dialect auto on nsbootstrap init --dialect {d}"
         );
+        // The hostile inputs reach the stages only when decoded leniently (strict refuses a repeated
+        // namespace type and clone bits outside namespaces): every one must pass there too.
+        let mut lenient = target.clone();
+        lenient.args.push("--lenient".into());
+        let results = runner::suite(&lenient, None, "hostile/", Duration::from_secs(5));
+        assert!(
+            results.len() >= 4,
+            "{d}: {} hostile scenarios",
+            results.len()
+        );
+        for r in &results {
+            if r.result != "pass" {
+                failures.push(format!(
+                    "{d} --lenient {}: {} {}",
+                    r.name, r.result, r.detail
+                ));
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
