@@ -215,8 +215,8 @@ fn main() {
                 "nsbootstrap_init_passes_every_scenario_in_every_dialect",
                 nsbootstrap_init_passes_every_scenario_in_every_dialect,
             )
-            .needs(Needs::Root)
-            .needs(Needs::Repository),
+            // The vectors are built into the suite: no checkout needed.
+            .needs(Needs::Root),
             Test::new(
                 "runc_init_matches_its_expectation_file",
                 runc_init_matches_its_expectation_file,
