@@ -146,6 +146,9 @@ impl<'a> MessageView<'a> {
     /// Decodes exactly one message that fills `bytes`, in `dialect`, with `mode`'s rules.
     pub fn decode(bytes: &'a [u8], dialect: Dialect, mode: Mode) -> Result<Self, Error> {
         let header = Header::check(bytes)?;
+        // H7 comes right after the header's own checks, as a stream reader applies it at 16 bytes: a
+        // message's class does not depend on how its bytes arrive (spec section 3).
+        header.check_alignment(mode)?;
         let len = header.len as usize;
         if len > bytes.len() {
             return Err(Error::Truncated {
@@ -159,7 +162,6 @@ impl<'a> MessageView<'a> {
                 available: bytes.len(),
             });
         }
-        header.check_alignment(mode)?;
         let mut view = MessageView {
             bytes,
             dialect,

@@ -294,13 +294,14 @@ pub(crate) fn has_nul(s: &[u8]) -> bool {
 /// Path rules shared by every path payload. `Err` holds the problem.
 pub(crate) fn check_path(path: &[u8], mode: Mode) -> Result<(), crate::error::Problem> {
     use crate::error::{Problem, Snippet};
-    if path.len() > crate::wire::MAX_PATH {
-        return Err(Problem::PathTooLong { len: path.len() });
-    }
+    // Spec section 5: a relative path is reported before its length (both are checks of one path).
     if mode == Mode::Strict && path.first() != Some(&b'/') {
         return Err(Problem::RelativePath {
             path: Snippet::new(path),
         });
+    }
+    if path.len() > crate::wire::MAX_PATH {
+        return Err(Problem::PathTooLong { len: path.len() });
     }
     Ok(())
 }

@@ -69,6 +69,25 @@ fn number(
     }
 }
 
+/// The log level: a logrus number, or (as runc up to v1.0.x passes it, for its Go side's
+/// `logrus.ParseLevel`) a logrus level name; debug when unset or empty.
+fn level(get: &impl Fn(&str) -> Option<String>) -> Result<Level, EnvError> {
+    let named = match get(LOGLEVEL).as_deref() {
+        Some("panic") => Some(Level::Panic),
+        Some("fatal") => Some(Level::Fatal),
+        Some("error") => Some(Level::Error),
+        Some("warn" | "warning") => Some(Level::Warning),
+        Some("info") => Some(Level::Info),
+        Some("debug") => Some(Level::Debug),
+        Some("trace") => Some(Level::Trace),
+        _ => None,
+    };
+    match named {
+        Some(l) => Ok(l),
+        None => Ok(number(LOGLEVEL, get)?.map_or(Level::Debug, Level::from_number)),
+    }
+}
+
 fn check_fd(name: &'static str, fd: u32) -> Result<RawFd, EnvError> {
     let raw = fd as RawFd;
     if !crate::sys::is_open(raw) {
@@ -95,7 +114,7 @@ impl BootstrapEnv {
         let log_pipe = number(LOGPIPE, &get)?
             .map(|fd| check_fd(LOGPIPE, fd))
             .transpose()?;
-        let log_level = number(LOGLEVEL, &get)?.map_or(Level::Debug, Level::from_number);
+        let log_level = level(&get)?;
         let Some(init) = number(INITPIPE, &get)? else {
             return Ok(None);
         };
@@ -158,5 +177,21 @@ mod tests {
                 log_level: Level::Error
             }
         );
+    }
+
+    #[test]
+    fn the_level_may_be_a_logrus_name() {
+        for (text, want) in [
+            ("debug", Level::Debug),
+            ("info", Level::Info),
+            ("warn", Level::Warning),
+        ] {
+            let got = BootstrapEnv::from_lookup(env(&[(INITPIPE, "2"), (LOGLEVEL, text)]))
+                .unwrap()
+                .unwrap();
+            assert_eq!(got.log_level, want, "{text}");
+        }
+        let e = BootstrapEnv::from_lookup(env(&[(INITPIPE, "2"), (LOGLEVEL, "loud")])).unwrap_err();
+        assert_eq!(e.name, LOGLEVEL);
     }
 }

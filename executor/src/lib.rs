@@ -125,7 +125,7 @@ fn entry(opts: Options, proof: Option<SingleThreaded>) -> Result<Option<Bootstra
         Ok(r) => r,
         Err(f) => return fail(f),
     };
-    let p = match prepare(&mut sys, &reader, opts, logger) {
+    let p = match prepare(&mut sys, &env, &reader, opts, logger) {
         Ok(p) => p,
         Err(f) => return fail(f),
     };
@@ -165,6 +165,7 @@ fn read<S: Sys>(
 /// Everything else stage 0 does before the first clone.
 fn prepare<'m, S: Sys>(
     sys: &mut S,
+    env: &BootstrapEnv,
     reader: &'m MessageReader,
     opts: Options,
     logger: Logger,
@@ -186,8 +187,12 @@ fn prepare<'m, S: Sys>(
                 None,
             )
         })?;
+        let reserved: Vec<std::os::fd::RawFd> = [Some(env.init_pipe), env.log_pipe]
+            .into_iter()
+            .flatten()
+            .collect();
         p = p
-            .with_mount_fds(fds)
+            .with_mount_fds(fds, &reserved)
             .map_err(|e| setup_failure("environment", e, None))?;
     }
     if let Some(v) = oom_score_adj {

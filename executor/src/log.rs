@@ -103,6 +103,52 @@ impl<const N: usize> Write for StackBuf<N> {
     }
 }
 
+/// At most this many bytes of a failure's detail go into its fatal line, so that the step and the error
+/// after the detail always fit in the line (a 4095-byte path would otherwise push them out).
+pub const DETAIL_MAX: usize = 512;
+
+/// Formats its arguments with at most `.1` bytes of output, cut at a character boundary and marked with
+/// `...`; never allocates.
+pub struct Cut<'a>(pub fmt::Arguments<'a>, pub usize);
+
+impl fmt::Display for Cut<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Bounded<'a, 'b> {
+            out: &'a mut fmt::Formatter<'b>,
+            left: usize,
+            cut: bool,
+        }
+        impl Write for Bounded<'_, '_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                if self.cut {
+                    return Ok(());
+                }
+                if s.len() <= self.left {
+                    self.left -= s.len();
+                    return self.out.write_str(s);
+                }
+                let mut end = self.left;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                self.cut = true;
+                self.left = 0;
+                self.out.write_str(&s[..end])
+            }
+        }
+        let mut w = Bounded {
+            out: f,
+            left: self.1,
+            cut: false,
+        };
+        fmt::write(&mut w, self.0)?;
+        if w.cut {
+            w.out.write_str("...")?;
+        }
+        Ok(())
+    }
+}
+
 /// Escapes text for a JSON string as it is written.
 struct JsonEscape<'a, W: Write>(&'a mut W);
 
@@ -302,6 +348,27 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(v["level"], "warning");
         assert!(v["msg"].as_str().unwrap().ends_with("protection off"));
+    }
+
+    #[test]
+    fn a_long_detail_is_cut_so_that_the_error_after_it_stays() {
+        let l = Logger::new(Some(99), Level::Debug, Dialect::Runc11).for_stage(1);
+        let path = format!("/{}", "p".repeat(4094));
+        let line = l.format(
+            Level::Fatal,
+            format_args!(
+                "open namespace: {}: {}",
+                Cut(format_args!("net {path:?}"), DETAIL_MAX),
+                "No such file or directory"
+            ),
+        );
+        let v: serde_json::Value = serde_json::from_slice(line.as_bytes()).unwrap();
+        let msg = v["msg"].as_str().unwrap();
+        assert!(msg.ends_with("...: No such file or directory"), "{msg}");
+        assert!(msg.contains("open namespace: net \"/ppp"), "{msg}");
+        assert!(!line.was_cut());
+        let short = format!("{}", Cut(format_args!("héllo"), 2));
+        assert_eq!(short, "h...");
     }
 
     #[test]

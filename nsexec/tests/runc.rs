@@ -891,6 +891,7 @@ fn conformance_suite_against_the_rebuilt_runc_init() {
         "human",
         "runc init (nsbootstrap)",
         Dialect::Runc11,
+        &target.environment(),
         &results,
     );
     let file = root_dir().join("tests/expect/runc-1.1.5.json");

@@ -197,6 +197,9 @@ def parse_id_map(text, o, mode):
         line_re = _ID_LINE_LENIENT
     ranges = []
     for line in lines:
+        # Line by line: reaching a 341st line is id-map-too-long before that line is read.
+        if len(ranges) == MAX_ID_RANGES:
+            raise DecodeError("id-map-too-long", o, "%d ranges" % len(lines))
         m = line_re.fullmatch(line)
         if m is None:
             raise DecodeError("bad-id-map", o, "line off the grammar: %r" % line)
@@ -215,8 +218,6 @@ def parse_id_map(text, o, mode):
             if start < end:
                 raise DecodeError("id-map-overlap", o,
                                   "ranges overlap on the %s side" % ("container", "host")[side])
-    if len(ranges) > MAX_ID_RANGES:
-        raise DecodeError("id-map-too-long", o, "%d ranges" % len(ranges))
     return [{"container_id": c, "host_id": h, "size": s} for c, h, s in ranges]
 
 
@@ -279,14 +280,16 @@ def parse_mount_sources(payload, o, mode):
             continue
         if mode == "strict" and not entry.startswith(b"/"):
             raise DecodeError("relative-path", o, "relative mount source %r" % entry)
+        if len(entry) > MAX_PATH:
+            raise DecodeError("path-too-long", o, "mount source of %d bytes" % len(entry))
         sources.append(_text(entry))
     return sources
 
 
 # §5.8 strict: clock SP secs SP nsecs %x0A
 _TIME_STRICT = re.compile(rb"(monotonic|boottime) (0|-?[1-9][0-9]*) (0|[1-9][0-9]*)")
-# §5.8 lenient: runs of blanks, numeric clock ids, leading zeros.
-_TIME_LENIENT = re.compile(rb"(monotonic|boottime|1|7)[ \t]+(-?[0-9]+)[ \t]+([0-9]+)")
+# §5.8 lenient: runs of blanks, numeric clock ids, a sign, leading zeros.
+_TIME_LENIENT = re.compile(rb"(monotonic|boottime|1|7)[ \t]+([-+]?[0-9]+)[ \t]+([0-9]+)")
 _CLOCKS = {b"monotonic": "monotonic", b"boottime": "boottime",
            b"1": "monotonic", b"7": "boottime"}
 
@@ -362,14 +365,14 @@ def decode(data, dialect, mode="strict", byteorder="little"):
     nlmsg_type = u16(4)
     if nlmsg_type != INIT_MSG:                                   # H4
         raise DecodeError("wrong-type", 4, "nlmsg_type %d" % nlmsg_type)
+    if strict and nlmsg_len % 4:                                 # H7 (before H5, H6)
+        raise DecodeError("unaligned-length", 0, "nlmsg_len %d" % nlmsg_len)
     if nlmsg_len > available:                                    # H5
         raise DecodeError("truncated", available,
                           "nlmsg_len %d, %d bytes available" % (nlmsg_len, available))
     if available > nlmsg_len:                                    # H6
         raise DecodeError("trailing-bytes", nlmsg_len,
                           "%d bytes after the message" % (available - nlmsg_len))
-    if strict and nlmsg_len % 4:                                 # H7
-        raise DecodeError("unaligned-length", 0, "nlmsg_len %d" % nlmsg_len)
 
     # §3: flags, seq and pid carry no meaning, are never refused, are kept.
     plan = {"netlink": {"flags": u16(6), "seq": u32(8), "pid": u32(12)}}

@@ -857,6 +857,64 @@ for name, d, text, lenient, why in [
             lenient if lenient is SAME else plan(TIME_CF, time_offsets=offs(*lenient)), why)
 
 
+# --- rules pinned for implementers who read only the text (issue 12): one fault each, or the order
+# of two checks on one input
+invalid("unaligned-length-truncated", R12, message(cf(0), attr(NS_PATHS, string("net:/x"), pad=False),
+                                                          nlmsg_len=31, cut=24),
+        err("unaligned-length", 0), err("truncated", 24),
+        "nlmsg_len 31 with 24 bytes: strict stops at the unaligned length first (H7 comes right after H4), "
+        "as a stream reader does when it holds the 16 header bytes, so the class does not depend on how the "
+        "bytes arrive; lenient reports the truncation.")
+invalid("unaligned-length-trailing", NSB, message(cf(0), nlmsg_len=21, cut=24),
+        err("unaligned-length", 0), err("trailing-bytes", 21),
+        "nlmsg_len 21 in a 24-byte buffer: strict reports the unaligned length before the trailing bytes; "
+        "lenient reports the 3 bytes after the message.")
+R341_BAD = "".join("%d %d 1\n" % (i, 100000 + i) for i in range(340)) + "x y z\n"
+m = message(cf(flags("user")), attr(UID_MAP, string(R341_BAD)))
+invalid("id-map-341st-line-off-the-grammar", R11, m, err("id-map-too-long", m.at(1)), SAME,
+        "340 good ranges and a 341st line that is not a range: reaching a 341st line is id-map-too-long "
+        "before that line is read (the checks run line by line).")
+R341_OVERLAP = "".join("%d %d 1\n" % (i, 100000 + i) for i in range(340)) + "0 5 1\n"
+m = message(cf(flags("user")), attr(UID_MAP, string(R341_OVERLAP)))
+invalid("id-map-341st-line-overlaps", NSB, m, err("id-map-too-long", m.at(1)), SAME,
+        "341 ranges of which the last overlaps the first: the count is a line-by-line check, the overlap a "
+        "check over all ranges after them, so the class is id-map-too-long.")
+for name, d, ch, why in [
+    ("id-map-carriage-return", R12, "\r", "CR"),
+    ("id-map-vertical-tab", R11, "\v", "VT"),
+    ("id-map-form-feed", NSB, "\f", "FF"),
+]:
+    m = message(cf(flags("user")), attr(UID_MAP, string("0%s1000 1\n" % ch)))
+    invalid(name, d, m, err("bad-id-map", m.at(1)), SAME,
+            "A %s between two fields: the kernel's parser skips it (isspace), but this protocol's lenient "
+            "grammar takes only spaces and tabs, so both modes refuse it." % why)
+m = message(cf(0), attr(OOM_SCORE_ADJ, string("0x10")))
+invalid("oom-score-adj-hex", R11, m, err("bad-oom-score-adj", m.at(1)), SAME,
+        "'0x10': the kernel's base-0 parser reads 16, but lenient decoders read decimals only, so both modes "
+        "refuse it.")
+m = message(cf(flags("time")), attr(TIME_OFFSETS, string("monotonic +5 0\n")))
+invalid("time-offsets-plus-sign", R12, m, err("bad-time-offsets", m.at(1)),
+        plan(flags("time"), time_offsets=offs(("monotonic", 5, 0))),
+        "Seconds '+5': not canonical; the kernel's parser takes the sign, so lenient reads 5.")
+m = message(cf(flags("time")), attr(TIME_OFFSETS, string("1 5 0\nmonotonic 6 0\n")))
+invalid("time-offsets-clock-1-and-monotonic", NSB, m, err("bad-time-offsets", m.at(1)), SAME,
+        "Clock id 1 and the name monotonic are one clock: lenient reads monotonic twice and refuses it.")
+m = message(cf(0), attr(NS_PATHS, string(":/x")))
+invalid("ns-entry-empty-type", R12, m, err("unknown-ns-type", m.at(1)), SAME,
+        "':/x': the entry has its colon, so it is not a bad entry; its type name is empty, which is no type "
+        "the protocol knows.")
+m = message(cf(flags("user")), attr(NEWUIDMAP_PATH, string("n" * (MAX_PATH + 1))))
+invalid("newuidmap-path-relative-and-too-long", R12, m, err("relative-path", m.at(1)), err("path-too-long", m.at(1)),
+        "A 4096-byte relative path: strict reports relative-path (checked before the length); lenient, which "
+        "takes relative paths, reports path-too-long.")
+m = message(cf(flags("mnt")), attr(MOUNT_SOURCES, nul_list(["/" + "m" * MAX_PATH])))
+invalid("mount-sources-entry-too-long", R11, m, err("path-too-long", m.at(1)), SAME,
+        "A mount source of 4096 bytes, one over MAX_PATH, in both modes.")
+m = message(cf(flags("mnt")), attr(MOUNT_SOURCES, nul_list(["m" * (MAX_PATH + 1)])))
+invalid("mount-sources-relative-and-too-long", R11, m, err("relative-path", m.at(1)), err("path-too-long", m.at(1)),
+        "A relative mount source of 4096 bytes: strict reports relative-path first; lenient path-too-long.")
+
+
 # ================================================================================================
 # Writing and checking
 # ================================================================================================
@@ -911,6 +969,125 @@ def write_vectors(root):
                 f.write(json.dumps(v["json"], indent=2, sort_keys=True) + "\n")
 
 
+# ------------------------------------------------------------------------------------------------
+# Machine-readable companions of the text (issue 12): one constants file, one line per expectation
+
+SYNC = [  # value, name(s) by dialect, from -> to (spec section 11)
+    (0x40, {d: "USERMAP_PLS" for d in DIALECTS}, "1 -> 0"),
+    (0x41, {d: "USERMAP_ACK" for d in DIALECTS}, "0 -> 1"),
+    (0x42, {d: "RECVPID_PLS" for d in DIALECTS}, "1 -> 0"),
+    (0x43, {d: "RECVPID_ACK" for d in DIALECTS}, "0 -> 1"),
+    (0x44, {d: "GRANDCHILD" for d in DIALECTS}, "0 -> 2"),
+    (0x45, dict({d: "CHILD_FINISH" for d in DIALECTS}, **{RC93: "CHILD_READY"}), "1 -> 0, 2 -> 0"),
+    (0x46, {R11: "MOUNTSOURCES_PLS", R12: "TIMEOFFSETS_PLS", NSB: "TIMEOFFSETS_PLS"}, "1 -> 0"),
+    (0x47, {R11: "MOUNTSOURCES_ACK", R12: "TIMEOFFSETS_ACK", NSB: "TIMEOFFSETS_ACK"}, "0 -> 1"),
+]
+
+ATTRIBUTES = [  # number, name, payload type, dialects, canonical order (spec section 4)
+    (CLONE_FLAGS, "clone_flags", "u32", DIALECTS, 1),
+    (NS_PATHS, "namespace_paths", "string", DIALECTS, 2),
+    (NEWUIDMAP_PATH, "newuidmap_path", "string", DIALECTS, 3),
+    (UID_MAP, "uid_map", "string", DIALECTS, 4),
+    (GID_MAP, "gid_map", "string", DIALECTS, 5),
+    (NEWGIDMAP_PATH, "newgidmap_path", "string", DIALECTS, 6),
+    (SETGROUPS, "setgroups", "bool", DIALECTS, 7),
+    (OOM_SCORE_ADJ, "oom_score_adj", "string", DIALECTS, 8),
+    (ROOTLESS_EUID, "rootless_euid", "bool", DIALECTS, 9),
+    (MOUNT_SOURCES, "mount_sources", "nul-list", [R11], 10),
+    (TIME_OFFSETS, "time_offsets", "string", [R12, NSB], 10),
+    (CONSOLE_PATH, "console_path", "string", [NSB], 11),
+]
+
+# Error classes (spec Appendix A): decode classes with the section of their check, then plan classes.
+DECODE_CLASSES = [
+    ("truncated-header", "3"), ("length-too-short", "3"), ("length-too-large", "3"), ("wrong-type", "3"),
+    ("truncated", "3"), ("trailing-bytes", "3"), ("unaligned-length", "3"),
+    ("attr-header-truncated", "4"), ("attr-too-short", "4"), ("attr-past-end", "4"), ("unknown-attr", "4"),
+    ("attr-not-in-dialect", "4"), ("repeated-attr", "4"), ("missing-attr", "4"), ("payload-length", "4"),
+    ("missing-nul", "4"), ("embedded-nul", "4, 7"), ("nonzero-padding", "4"),
+    ("unknown-clone-flags", "5.1"), ("empty-payload", "5"), ("bad-ns-entry", "5.2"),
+    ("unknown-ns-type", "5.2"), ("ns-type-not-in-dialect", "5.2"), ("repeated-ns-type", "5.2"),
+    ("relative-path", "5"), ("path-too-long", "5"), ("bad-id-map", "5.3"), ("id-map-overlap", "5.3"),
+    ("id-map-too-long", "5.3"), ("bad-bool", "5.4"), ("bad-oom-score-adj", "5.5"),
+    ("bad-mount-sources", "5.7"), ("bad-time-offsets", "5.8"),
+]
+PLAN_CLASSES = [("plan-map-without-userns", "8"), ("plan-offsets-without-timens", "8"),
+                ("plan-join-and-create", "8")]
+
+
+def constants():
+    """spec/vectors/constants.json: the numbers of the text in one file."""
+    return {
+        "header": {"length": NLMSG_HDRLEN, "nlmsg_type": INIT_MSG, "nlmsg_flags_written": 1,
+                   "nlmsg_seq_written": 1, "nlmsg_pid_written": 0},
+        "limits": {"max_message_len": MAX_MESSAGE_LEN, "max_attribute_payload": 65531, "max_path": MAX_PATH,
+                   "namespace_entries_strict": 8, "id_map_ranges": 340, "time_offsets": 2,
+                   "oom_score_adj": [-1000, 1000]},
+        "dialects": [{
+            "name": d,
+            "ready_byte": d in (R10, R11),
+            "attribute_27290": {R11: "mount_sources", R12: "time_offsets", NSB: "time_offsets"}.get(d),
+            "console_path": d == NSB,
+            "time_namespace": d in TIME_DIALECTS,
+            "pid_report": '{"pid": N, "pid_first": M}' if d == RC93 else '{"stage1_pid":M,"stage2_pid":N}',
+            "cgroup_namespace": {RC93: "stage 2 after the runtime's byte 0x80", R10: "stage 2 after the runtime's "
+                                 "byte 0x80", R11: "stage 2 without waiting"}.get(d, "stage 1 with the others"),
+            "log_level_honoured": d in (R11, R12, NSB),
+        } for d in DIALECTS],
+        "attributes": [{"number": n, "name": name, "payload": t, "dialects": list(ds), "canonical_order": o}
+                       for n, name, t, ds, o in ATTRIBUTES],
+        "clone_flags": [{"name": n, "bit": "0x%08x" % b,
+                         "dialects": list(TIME_DIALECTS) if n == "time" else DIALECTS} for n, b in CLONE],
+        "sync": [{"value": "0x%02x" % v, "names": names, "direction": how} for v, names, how in SYNC],
+        "runtime_bytes": {"go_ahead": "0x01 (nsbootstrap-1's nsbootstrap init)",
+                          "create_cgroup_ns": "0x80 (runc-rc93, runc-1.0)", "ready": "0x00 (runc-1.0, runc-1.1)"},
+        "error_classes": {"decode": [{"class": c, "section": sec} for c, sec in DECODE_CLASSES],
+                          "plan": [{"class": c, "section": sec} for c, sec in PLAN_CLASSES]},
+    }
+
+
+def expectations():
+    """spec/vectors/expectations.txt: one line per vector and mode, for readers without a JSON parser."""
+    lines = ["# vector dialect mode class offset  (class 'ok' and offset '-' when the vector decodes to a plan)",
+             "# generated by generate.py from the vectors' JSON files; fields are separated by one space"]
+    for group, vs in (("valid", VALID), ("invalid", INVALID)):
+        for v in sorted(vs, key=lambda v: v["name"]):
+            for mode in ("strict", "lenient"):
+                o = v["json"][mode]
+                if "plan" in o:
+                    lines.append("%s/%s %s %s ok -" % (group, v["name"], v["dialect"], mode))
+                else:
+                    lines.append("%s/%s %s %s %s %d" % (group, v["name"], v["dialect"], mode,
+                                                         o["error"]["class"], o["error"]["offset"]))
+    return "\n".join(lines) + "\n"
+
+
+def write_companions(root):
+    with open(os.path.join(root, "constants.json"), "w", newline="\n") as f:
+        f.write(json.dumps(constants(), indent=2, sort_keys=True) + "\n")
+    with open(os.path.join(root, "expectations.txt"), "w", newline="\n") as f:
+        f.write(expectations())
+
+
+def check_text_agrees():
+    """The class list here and Appendix A's tables name the same classes; every key of a valid vector's
+    plan is a property of spec/plan.schema.json."""
+    import re
+    with open(os.path.join(HERE, "..", "PROTOCOL.md")) as f:
+        text = f.read()
+    appendix = text[text.index("## Appendix A."):text.index("## Appendix B.")]
+    in_text = set(re.findall(r"^\| `([a-z0-9-]+)` \|", appendix, re.M))
+    here = {c for c, _ in DECODE_CLASSES + PLAN_CLASSES}
+    assert in_text == here, "Appendix A and generate.py differ: %s" % sorted(in_text ^ here)
+    with open(os.path.join(HERE, "..", "plan.schema.json")) as f:
+        schema = json.load(f)
+    props = set(schema["properties"])
+    for v in VALID:
+        plan = v["json"]["strict"]["plan"]
+        assert set(plan) <= props, "%s: keys %s not in the schema" % (v["name"], sorted(set(plan) - props))
+        assert set(schema["required"]) <= set(plan), v["name"]
+
+
 def snapshot(root):
     out = {}
     for group in ("valid", "invalid"):
@@ -926,9 +1103,11 @@ def main(argv):
     with open(readme) as f:
         current = f.read()
     wanted = readme_with_table(current)
+    check_text_agrees()
     if "--check" in argv:
         with tempfile.TemporaryDirectory() as tmp:
             write_vectors(tmp)
+            write_companions(tmp)
             want, have = snapshot(tmp), snapshot(HERE)
         bad = sorted(set(want) ^ set(have)) + sorted(k for k in want if k in have and want[k] != have[k])
         if wanted != current:
@@ -940,6 +1119,7 @@ def main(argv):
         print("spec/vectors: %d valid and %d invalid vectors match generate.py" % (len(VALID), len(INVALID)))
         return 0
     write_vectors(HERE)
+    write_companions(HERE)
     if wanted != current:
         with open(readme, "w", newline="\n") as f:
             f.write(wanted)

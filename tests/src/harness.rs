@@ -19,8 +19,51 @@ pub struct Target {
     pub args: Vec<OsString>,
     /// The dialect it speaks.
     pub dialect: Dialect,
-    /// More environment for every spawn (runc needs `_LIBCONTAINER_INITTYPE`).
+    /// More environment for every spawn, after (and over) the dialect's own ([`go_side_env`]).
     pub env: Vec<(OsString, OsString)>,
+}
+
+impl Target {
+    /// The environment every spawn gets besides the pipes: the dialect's ([`go_side_env`]), then the
+    /// target's own, which replaces a variable of the same name.
+    pub fn environment(&self) -> Vec<(OsString, OsString)> {
+        let mut out: Vec<(OsString, OsString)> = go_side_env(self.dialect)
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        for (k, v) in &self.env {
+            out.retain(|(n, _)| n != k);
+            out.push((k.clone(), v.clone()));
+        }
+        out
+    }
+}
+
+/// The environment that runc's Go side of each generation expects after the bootstrap (spec section 9),
+/// besides the init and log pipes: without it the final process of a `runc init` dies right after the
+/// PID report. Executors without a Go side ignore it.
+///
+/// * every generation: `_LIBCONTAINER_INITTYPE=standard` (the Go init refuses to start without a type);
+/// * up to v1.0.x (runc-rc93, runc-1.0): the log level as a logrus *name* (`debug`), which the Go init
+///   parses with `logrus.ParseLevel` (a number makes it panic); from v1.1, a number (`5`);
+/// * from v1.2.0 (runc-1.2): `_LIBCONTAINER_SYNCPIPE`, the Go side's own socket (the Go init exits 255
+///   without it); the suite names the init pipe, on which the Go init then waits for its configuration.
+pub fn go_side_env(d: Dialect) -> Vec<(&'static str, String)> {
+    let level = match d {
+        Dialect::RuncRc93 | Dialect::Runc10 => "debug",
+        _ => "5",
+    };
+    let mut env = vec![
+        ("_LIBCONTAINER_INITTYPE", "standard".to_string()),
+        ("_LIBCONTAINER_LOGLEVEL", level.to_string()),
+    ];
+    if d == Dialect::Runc12 {
+        env.push((
+            "_LIBCONTAINER_SYNCPIPE",
+            nsbootstrap_runtime::INIT_FD.to_string(),
+        ));
+    }
+    env
 }
 
 /// What a scenario concluded.
@@ -72,6 +115,35 @@ pub struct Started {
     pub ex: Executor,
     /// The report.
     pub report: PidReport,
+    /// When the report arrived.
+    pub reported_at: Instant,
+}
+
+/// How long after the report a positive scenario's final process must still be alive at the latest: a
+/// `runc init` whose Go side lacks its environment dies about 10 ms after the report (longer on a loaded
+/// machine: a death later than this is not seen).
+pub const SETTLE: Duration = Duration::from_millis(100);
+
+/// The state letter of a process (`/proc/PID/stat`), `None` when it is gone.
+pub fn state(pid: i32) -> Option<char> {
+    // Read directly: proc_file's errors ask for the state themselves.
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.get(s.rfind(')')? + 2..)?.chars().next()
+}
+
+/// Checks that the final process `pid` is alive: neither gone nor a zombie. The error says which.
+pub fn final_alive(pid: i32) -> Check<()> {
+    match state(pid) {
+        Some('Z' | 'X') => Err(format!(
+            "the final process {pid} is dead (a zombie): it died after the PID report, so what was \
+             inspected of it was not a live process (a runc init without its Go side's environment dies \
+             so; see --env)"
+        )),
+        None => Err(format!(
+            "the final process {pid} is gone: it died after the PID report"
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The outcome of a run that was expected to be refused.
@@ -95,8 +167,9 @@ impl Ctx {
             program: self.target.program.clone(),
             args: self.target.args.clone(),
             dialect: self.target.dialect,
-            log_level: Some(5),
-            env: self.target.env.clone(),
+            // The level is in the environment, in the form the dialect's Go side reads.
+            log_level: None,
+            env: self.target.environment(),
             env_remove: Vec::new(),
             relay_logs: false,
             inherit_stdio: false,
@@ -152,8 +225,13 @@ impl Ctx {
                 return Err(fail(&mut ex, e.to_string()));
             }
         }
+        let reported_at = Instant::now();
         match ex.wait_stage0(self.timeout) {
-            Ok(s) if s.success() => Ok(Started { ex, report }),
+            Ok(s) if s.success() => Ok(Started {
+                ex,
+                report,
+                reported_at,
+            }),
             Ok(s) => Err(fail(
                 &mut ex,
                 format!("stage 0 exited with {s} after the report"),
@@ -187,8 +265,12 @@ impl Ctx {
         if end_stream {
             let _ = ex.init_pipe().shutdown(std::net::Shutdown::Write);
         }
+        // One time limit for the whole run: a hang is reported after `timeout`, not after two of them.
+        let deadline = Instant::now() + self.timeout;
         let reported = ex.read_report(self.timeout).is_ok();
-        let stage0 = ex.wait_stage0(self.timeout).ok();
+        let stage0 = ex
+            .wait_stage0(deadline.saturating_duration_since(Instant::now()))
+            .ok();
         ex.kill_and_reap();
         let logs = ex.finish_logs();
         Ok(Refused {
@@ -245,9 +327,30 @@ pub fn is_error_line(line: &str) -> bool {
 }
 
 impl Started {
-    /// Kills and reaps everything of this run and checks nothing is left.
+    /// Checks the final process is still alive (after at least [`SETTLE`] since the report, so that a
+    /// final process that dies right after it is caught), then kills and reaps everything of this run and
+    /// checks nothing is left. A final process found dead fails the scenario: what was inspected was a
+    /// zombie's or a vanished process's /proc.
     pub fn finish(mut self) -> Check<()> {
+        let alive = self.alive();
         self.ex.kill_and_reap();
+        drop(self.ex);
+        alive?;
+        nothing_left()
+    }
+
+    /// Waits until [`SETTLE`] has passed since the report, then checks the final process is alive.
+    pub fn alive(&self) -> Check<()> {
+        let settled = self.reported_at + SETTLE;
+        if let Some(wait) = settled.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        final_alive(self.pid())
+    }
+
+    /// Kills and reaps everything of this run without checking the final process (a scenario that
+    /// killed it itself), and checks nothing is left.
+    pub fn finish_killed(self) -> Check<()> {
         drop(self.ex);
         nothing_left()
     }
@@ -258,17 +361,25 @@ impl Started {
     }
 }
 
+/// An inspection's error: when the process is dead, that is the news, not the missing file.
+pub fn inspect_error(pid: &str, what: String) -> String {
+    match pid.parse::<i32>().map(final_alive) {
+        Ok(Err(dead)) => format!("{dead} ({what})"),
+        _ => what,
+    }
+}
+
 /// Reads /proc/PID/FILE.
 pub fn proc_file(pid: i32, file: &str) -> Check<String> {
     std::fs::read_to_string(format!("/proc/{pid}/{file}"))
-        .map_err(|e| format!("/proc/{pid}/{file}: {e}"))
+        .map_err(|e| inspect_error(&pid.to_string(), format!("/proc/{pid}/{file}: {e}")))
 }
 
 /// The namespace link of `pid` for `kind` (`self` for this process).
 pub fn ns_link(pid: &str, kind: &str) -> Check<String> {
     std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
         .map(|p| p.display().to_string())
-        .map_err(|e| format!("/proc/{pid}/ns/{kind}: {e}"))
+        .map_err(|e| inspect_error(pid, format!("/proc/{pid}/ns/{kind}: {e}")))
 }
 
 /// A field of /proc/PID/status.

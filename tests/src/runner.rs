@@ -56,6 +56,11 @@ pub fn all_required_passed(results: &[Outcome]) -> bool {
 
 /// Finds the dialect an implementation speaks from what it does: whether it writes a ready byte, the
 /// shape of its PID report, and which of attribute 27290's meanings and the console attribute it takes.
+///
+/// Each probe sends its message at once (a runtime need not wait for the ready byte: spec section 20,
+/// R21) and then waits up to `timeout` for the first byte back, so that an executor that starts slowly is
+/// not taken for one without a ready byte: a 0x00 first byte (the ready byte, or a report that starts
+/// with it) proves a dialect that has one.
 pub fn detect(target: &Target, timeout: Duration) -> Result<(Dialect, String), String> {
     let probe = |d: Dialect, plan: &BootstrapPlan| -> Result<(bool, Option<String>), String> {
         let mut t = target.clone();
@@ -65,10 +70,20 @@ pub fn detect(target: &Target, timeout: Duration) -> Result<(Dialect, String), S
         // it is unset).
         let mut ex = Executor::spawn(&ctx.spec(&[("_LIBCONTAINER_MOUNT_FDS", "[]")]))
             .map_err(|e| e.to_string())?;
-        let ready = ex.read_ready(Duration::from_millis(300)).is_ok() && d.ready_byte();
         let bytes = plan.to_bytes(d).map_err(|e| e.to_string())?;
         let _ = ex.send(&bytes);
-        let line = ex.read_report_line(timeout).ok();
+        let first = first_byte(&ex, timeout);
+        let ready = first == Some(0);
+        let line = match first {
+            None => None,
+            Some(b) => ex.read_report_line(timeout).ok().map(|rest| {
+                if ready {
+                    rest
+                } else {
+                    format!("{}{rest}", char::from(b))
+                }
+            }),
+        };
         // Remember the PIDs whatever the shape, so that every stage is killed and reaped.
         ex.report = line.as_deref().and_then(PidReport::parse_any);
         ex.kill_and_reap();
@@ -116,6 +131,20 @@ pub fn detect(target: &Target, timeout: Duration) -> Result<(Dialect, String), S
     }
 }
 
+/// The first byte the executor writes on the init pipe, waited for up to `timeout`; `None` when the pipe
+/// closes or nothing comes.
+fn first_byte(ex: &Executor, timeout: Duration) -> Option<u8> {
+    use std::io::Read;
+    let mut pipe = ex.init_pipe();
+    pipe.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
+        .ok()?;
+    let mut b = [0u8; 1];
+    match pipe.read(&mut b) {
+        Ok(1) => Some(b[0]),
+        _ => None,
+    }
+}
+
 fn xml(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -123,9 +152,20 @@ fn xml(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Writes the results in `format`: human, json, junit or tap.
-pub fn render(format: &str, target: &str, dialect: Dialect, results: &[Outcome]) -> String {
+/// Writes the results in `format`: human, json, junit or tap. `env` is the environment every spawn got
+/// besides the pipes ([`Target::environment`]), shown with the results.
+pub fn render(
+    format: &str,
+    target: &str,
+    dialect: Dialect,
+    env: &[(std::ffi::OsString, std::ffi::OsString)],
+    results: &[Outcome],
+) -> String {
     let mut s = String::new();
+    let env_text: Vec<String> = env
+        .iter()
+        .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+        .collect();
     let count = |k: &str| results.iter().filter(|r| r.result == k).count();
     let (pass, fail, obs, skip) = (
         count("pass"),
@@ -136,7 +176,7 @@ pub fn render(format: &str, target: &str, dialect: Dialect, results: &[Outcome])
     match format {
         "json" => {
             let doc = serde_json::json!({
-                "target": target, "dialect": dialect.name(), "results": results,
+                "target": target, "dialect": dialect.name(), "environment": env_text, "results": results,
                 "summary": {"passed": pass, "failed": fail, "observed": obs, "skipped": skip},
             });
             s = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -144,6 +184,11 @@ pub fn render(format: &str, target: &str, dialect: Dialect, results: &[Outcome])
         }
         "junit" => {
             let _ = writeln!(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+            let _ = writeln!(
+                s,
+                "<!-- environment: {} -->",
+                xml(&env_text.join(" ")).replace("--", "- -")
+            );
             let _ = writeln!(
                 s,
                 "<testsuite name=\"nsbootstrap-conformance {}\" tests=\"{}\" failures=\"{fail}\" skipped=\"{}\">",
@@ -182,6 +227,7 @@ pub fn render(format: &str, target: &str, dialect: Dialect, results: &[Outcome])
         }
         "tap" => {
             let _ = writeln!(s, "TAP version 13\n1..{}", results.len());
+            let _ = writeln!(s, "# environment: {}", env_text.join(" "));
             for (i, r) in results.iter().enumerate() {
                 let ok = if r.result == "fail" { "not ok" } else { "ok" };
                 let directive = match r.result.as_str() {
@@ -202,7 +248,8 @@ pub fn render(format: &str, target: &str, dialect: Dialect, results: &[Outcome])
             }
         }
         _ => {
-            let _ = writeln!(s, "conformance of {target} (dialect {dialect})\n");
+            let _ = writeln!(s, "conformance of {target} (dialect {dialect})");
+            let _ = writeln!(s, "environment: {}\n", env_text.join(" "));
             let _ = writeln!(
                 s,
                 "{:<56} {:>7} {:<8} {:>7}  why",
@@ -250,7 +297,8 @@ pub fn compare(
     diffs
 }
 
-/// Runs the whole suite for one target and returns the results.
+/// Runs the whole suite for one target and returns the results; the vector scenarios come from the
+/// embedded vectors, or from `vectors` (a `spec/vectors` folder) when given.
 pub fn suite(
     target: &Target,
     vectors: Option<&Path>,

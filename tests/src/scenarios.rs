@@ -416,6 +416,7 @@ fn positive(d: Dialect, out: &mut Vec<Scenario>) {
     out.push(scenario("positive/log-lines-are-json", "15", move |ctx| {
         verdict((|| {
             let mut s = ctx.start(&create_plan(NamespaceKind::Net))?;
+            s.alive()?;
             s.ex.kill_and_reap();
             let logs = s.ex.finish_logs();
             ensure(!logs.is_empty(), || "no log line at level debug".into())?;
@@ -426,13 +427,14 @@ fn positive(d: Dialect, out: &mut Vec<Scenario>) {
                     format!("not a log line: {l}")
                 })?;
             }
-            s.finish()
+            s.finish_killed()
         })())
     }));
     let mut fds = scenario("positive/final-process-fds", "10", move |ctx| match (|| {
         let s = ctx.start(&create_plan(NamespaceKind::Pid))?;
+        s.alive()?;
         let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{}/fd", s.pid()))
-            .map_err(|e| e.to_string())?
+            .map_err(|e| harness::inspect_error(&s.pid().to_string(), e.to_string()))?
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
             .collect();
         fds.sort_unstable();
@@ -523,8 +525,12 @@ fn rootless(ctx: &Ctx) -> Check<()> {
 }
 
 fn negative(d: Dialect, vectors_dir: Option<&Path>, out: &mut Vec<Scenario>) {
-    if let Some(dir) = vectors_dir {
-        match vectors::load(dir) {
+    {
+        let loaded = match vectors_dir {
+            Some(dir) => vectors::load(dir),
+            None => vectors::embedded(),
+        };
+        match loaded {
             Ok(all) => {
                 for v in all.into_iter().filter(|v| v.name.starts_with("invalid/")) {
                     // Each invalid vector, read in this dialect by the reference codec: invalid in both
@@ -539,11 +545,22 @@ fn negative(d: Dialect, vectors_dir: Option<&Path>, out: &mut Vec<Scenario>) {
                     if class == "trailing-bytes" {
                         continue;
                     }
-                    let end_stream = class == "truncated" || class == "truncated-header";
-                    let required = vectors::decode_outcome(&v.bytes, d, Mode::Lenient)
+                    let lenient = vectors::decode_outcome(&v.bytes, d, Mode::Lenient)
                         .error
-                        .is_some();
-                    let name = format!("negative/vector-{}", &v.name["invalid/".len()..]);
+                        .map(|e| e.class);
+                    let cut = |c: &str| c == "truncated" || c == "truncated-header";
+                    let end_stream = cut(&class) || lenient.as_deref().is_some_and(cut);
+                    // Valid in lenient mode but for bytes after the message: over a stream those are not
+                    // the message's, so a lenient executor may accept it.
+                    let required = lenient.is_some_and(|c| c != "trailing-bytes");
+                    // A vector of another dialect means something else here (27290 is mount sources in
+                    // runc-1.1, time offsets in runc-1.2): its name says how this dialect reads it.
+                    let stem = &v.name["invalid/".len()..];
+                    let name = if same_meaning(&v, d, &class) {
+                        format!("negative/vector-{stem}")
+                    } else {
+                        format!("negative/vector-{stem}.read-as-{d}-{class}")
+                    };
                     let mut s = scenario(name, "3-6", move |ctx| {
                         match ctx.expect_refusal_of(&ctx.spec(&[]), Some(&v.bytes), end_stream) {
                             Verdict::Fail(e) if !required => {
@@ -629,6 +646,22 @@ fn negative(d: Dialect, vectors_dir: Option<&Path>, out: &mut Vec<Scenario>) {
     ));
 }
 
+/// Whether a vector's name still says what it tests when read in `d`: the same error class as in its own
+/// dialect, and no attribute in its name that `d` reads otherwise (27290, the console).
+fn same_meaning(v: &vectors::Vector, d: Dialect, class: &str) -> bool {
+    let own = v.spec.dialect;
+    let own_class = vectors::decode_outcome(&v.bytes, own, Mode::Strict)
+        .error
+        .map(|e| e.class);
+    let names = |what: &str| v.name.contains(what);
+    let attr_27290_differs = own.attr_27290() != d.attr_27290()
+        && (names("mount-sources") || names("time-offsets") || names("27290"));
+    let console_differs = own.has_console() != d.has_console() && names("console");
+    let time_differs =
+        own.has_time_namespace() != d.has_time_namespace() && (names("time") || names("newtime"));
+    own_class.as_deref() == Some(class) && !attr_27290_differs && !console_differs && !time_differs
+}
+
 /// Expects `plan` (which must encode) to be refused.
 fn refuse_plan(ctx: &Ctx, plan: &BootstrapPlan, d: Dialect) -> Verdict {
     match plan.to_bytes(d) {
@@ -705,7 +738,7 @@ fn faults(d: Dialect, out: &mut Vec<Scenario>) {
                 let s = ctx.start(&create_plan(NamespaceKind::Pid))?;
                 // SAFETY: stage 2 is the suite's child (CLONE_PARENT) and not reaped.
                 unsafe { libc::kill(s.pid(), libc::SIGKILL) };
-                s.finish()
+                s.finish_killed()
             })())
         },
     ));
@@ -747,11 +780,230 @@ fn faults(d: Dialect, out: &mut Vec<Scenario>) {
     }
 }
 
-/// Every scenario for dialect `d`; `vectors_dir` adds one negative scenario per invalid vector of `d`.
+/// A message of raw attributes `(number, payload)`, each padded to 4 bytes: for inputs the plan type
+/// cannot express (a lenient list with a repeated type, clone bits that are not namespaces).
+pub fn raw_message(attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    use nsbootstrap_codec::wire::{Header, HEADER_LEN, INIT_MSG, NLM_F_REQUEST};
+    let mut body = Vec::new();
+    for (number, payload) in attrs {
+        body.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+        body.extend_from_slice(&number.to_ne_bytes());
+        body.extend_from_slice(payload);
+        body.resize(body.len().next_multiple_of(4), 0);
+    }
+    let mut out = vec![0u8; HEADER_LEN];
+    Header {
+        len: (HEADER_LEN + body.len()) as u32,
+        kind: INIT_MSG,
+        flags: NLM_F_REQUEST,
+        seq: 0,
+        pid: 0,
+    }
+    .write(&mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+fn c_text(text: &str) -> Vec<u8> {
+    let mut v = text.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+/// What a run that may be refused or accepted came to: refused cleanly (`Ok(None)`), accepted
+/// (`Ok(Some)`), or neither (a hang, or something left behind).
+fn refused_or_started(
+    ctx: &Ctx,
+    spec: &nsbootstrap_runtime::SpawnSpec,
+    bytes: &[u8],
+) -> Check<Option<harness::Started>> {
+    match ctx.start_bytes(spec, bytes, 0, false) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            harness::nothing_left()?;
+            ensure(
+                e.contains("\"level\":\"fatal\"") || e.contains("\"level\":\"error\""),
+                || format!("refused without an error line: {e}"),
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+/// Inputs found by probing executors with hostile messages (issue 12): each must be refused or done
+/// whole, never half done.
+fn hostile(d: Dialect, out: &mut Vec<Scenario>) {
+    use nsbootstrap_codec::wire::number::{CLONE_FLAGS, NS_PATHS};
+    // 16 entries and a 17th: a lenient list may repeat a type (spec section 5.2); the 17th entry must be
+    // joined or the message refused. An executor with a fixed array of 16 ignored it.
+    for (name, missing) in [("joined", false), ("missing-path-fails", true)] {
+        out.push(scenario(
+            format!("hostile/seventeenth-ns-entry-{name}"),
+            "5.2",
+            move |ctx| {
+                verdict((|| {
+                    let h = Holder::new(&["--net"])?;
+                    let mut list: Vec<String> = (0..16)
+                        .map(|_| "uts:/proc/self/ns/uts".to_string())
+                        .collect();
+                    list.push(if missing {
+                        "net:/nonexistent/ns/net".into()
+                    } else {
+                        format!("net:{}", h.ns(NamespaceKind::Net))
+                    });
+                    let bytes = raw_message(&[
+                        (CLONE_FLAGS, 0u32.to_ne_bytes().to_vec()),
+                        (NS_PATHS, c_text(&list.join(","))),
+                    ]);
+                    let Some(s) = refused_or_started(ctx, &ctx.spec(&[]), &bytes)? else {
+                        return Ok(()); // refused (strict: repeated-ns-type; or a failed join)
+                    };
+                    let got = ns_link(&s.pid().to_string(), "net")?;
+                    if missing {
+                        let _ = s.finish();
+                        return Err(format!(
+                            "a missing 17th namespace path was not noticed (final process in {got})"
+                        ));
+                    }
+                    let want = ns_link(&h.pid.to_string(), "net")?;
+                    ensure(got == want, || {
+                        format!("the 17th entry (net) was ignored: in {got}, expected {want}")
+                    })?;
+                    s.finish()
+                })())
+            },
+        ));
+    }
+    // Clone bits that are not namespaces (spec section 20, R12): CLONE_PTRACE (0x2000), which unshare(2)
+    // refuses with EINVAL, shows whether they reach it; CLONE_FS | CLONE_FILES (0x600) would take effect.
+    out.push(scenario(
+        "hostile/clone-bits-outside-namespaces-not-unshared",
+        "20",
+        move |ctx| {
+            verdict((|| {
+                let flags = NamespaceKind::Uts.flag() | 0x2000 | 0x600;
+                let bytes = raw_message(&[(CLONE_FLAGS, flags.to_ne_bytes().to_vec())]);
+                let mut ex = nsbootstrap_runtime::Executor::spawn(&ctx.spec(&[]))
+                    .map_err(|e| e.to_string())?;
+                let _ = ex.read_ready(ctx.timeout);
+                let _ = ex.send(&bytes);
+                let report = ex.read_report(ctx.timeout);
+                let alive = match &report {
+                    Ok(r) => {
+                        std::thread::sleep(harness::SETTLE);
+                        Some((
+                            harness::final_alive(r.stage2),
+                            ns_link(&r.stage2.to_string(), "uts"),
+                        ))
+                    }
+                    Err(_) => None,
+                };
+                ex.kill_and_reap();
+                let logs = ex.finish_logs();
+                drop(ex);
+                harness::nothing_left()?;
+                match alive {
+                    Some((alive, uts)) => {
+                        alive?;
+                        ensure(uts? != ns_link("self", "uts")?, || {
+                            "no uts namespace".into()
+                        })
+                    }
+                    None => {
+                        let fatal = logs.iter().find(|l| harness::is_error_line(l));
+                        match fatal {
+                            Some(l) if l.contains("unshare") => Err(format!(
+                                "the bits that are not namespaces reached unshare(2): {l}"
+                            )),
+                            Some(_) => Ok(()),
+                            None => Err("no report and no error line".into()),
+                        }
+                    }
+                }
+            })())
+        },
+    ));
+    if d.attr_27290() == nsbootstrap_codec::dialect::Attr27290::MountSources {
+        // _LIBCONTAINER_MOUNT_FDS names a descriptor the bootstrap uses (spec section 9).
+        for (name, fd) in [("stdout", 1), ("init-pipe", nsbootstrap_runtime::INIT_FD)] {
+            out.push(scenario(
+                format!("hostile/mount-fds-names-{name}"),
+                "9",
+                move |ctx| {
+                    verdict((|| {
+                        let mut plan = BootstrapPlan::new();
+                        plan.mount_sources = Some(vec![Some("/etc/hostname".into())]);
+                        let bytes = plan.to_bytes(d).map_err(|e| e.to_string())?;
+                        let env = format!("[{fd}]");
+                        let spec = ctx.spec(&[("_LIBCONTAINER_MOUNT_FDS", env.as_str())]);
+                        let Some(s) = refused_or_started(ctx, &spec, &bytes)? else {
+                            return Ok(());
+                        };
+                        let link = std::fs::read_link(format!("/proc/{}/fd/{fd}", s.pid()))
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default();
+                        let _ = s.finish();
+                        ensure(!link.contains("hostname"), || {
+                            format!("fd {fd} of the final process was overwritten: it is {link}")
+                        })
+                    })())
+                },
+            ));
+        }
+    }
+    // A path of MAX_PATH bytes that does not exist: the fatal line must still carry the error's text.
+    out.push(scenario(
+        "hostile/fatal-line-of-a-4095-byte-path",
+        "16.1",
+        move |ctx| {
+            verdict((|| {
+                let mut path = String::from("/nonexistent");
+                while path.len() < 4095 {
+                    path.push_str("/x");
+                }
+                path.truncate(4095);
+                let plan = BootstrapPlan::builder()
+                    .join(NamespaceKind::Net, path.as_str())
+                    .build();
+                let bytes = plan.to_bytes(d).map_err(|e| e.to_string())?;
+                let r = ctx.refuse(&ctx.spec(&[]), Some(&bytes), false)?;
+                harness::nothing_left()?;
+                ensure(!r.reported, || {
+                    "a PID report for a path that does not exist".into()
+                })?;
+                let fatal: Vec<&String> = r
+                    .logs
+                    .iter()
+                    .filter(|l| harness::is_error_line(l))
+                    .collect();
+                ensure(!fatal.is_empty(), || "no error line".into())?;
+                ensure(
+                    fatal
+                        .iter()
+                        .any(|l| l.contains("No such file or directory")),
+                    || {
+                        format!(
+                            "no error line says why (\"No such file or directory\"): {}",
+                            fatal
+                                .iter()
+                                .map(|l| format!("...{}", &l[l.len().saturating_sub(80)..]))
+                                .collect::<Vec<_>>()
+                                .join(" | ")
+                        )
+                    },
+                )
+            })())
+        },
+    ));
+}
+
+/// Every scenario for dialect `d`, with one negative scenario per vector that is invalid in `d`: the
+/// vectors embedded in this crate, or those under `vectors_dir` when given.
 pub fn all(d: Dialect, vectors_dir: Option<&Path>) -> Vec<Scenario> {
     let mut out = Vec::new();
     positive(d, &mut out);
     negative(d, vectors_dir, &mut out);
+    hostile(d, &mut out);
     faults(d, &mut out);
     out
 }

@@ -54,6 +54,26 @@ pub struct Vector {
     pub spec: VectorSpec,
 }
 
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
+}
+
+/// Every vector of the spec this crate was built with (embedded in it), sorted by name.
+pub fn embedded() -> Result<Vec<Vector>, String> {
+    embedded::EMBEDDED
+        .iter()
+        .map(|(name, json, bytes)| {
+            let spec: VectorSpec =
+                serde_json::from_slice(json).map_err(|e| format!("{name}: {e}"))?;
+            Ok(Vector {
+                name: (*name).to_string(),
+                bytes: bytes.to_vec(),
+                spec,
+            })
+        })
+        .collect()
+}
+
 /// Loads every vector under `dir` (the `spec/vectors` folder), sorted by name.
 pub fn load(dir: &Path) -> Result<Vec<Vector>, String> {
     let mut out = Vec::new();

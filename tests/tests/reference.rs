@@ -50,6 +50,7 @@ fn the_python_reference_decoder_agrees_with_every_vector() {
 }
 
 fn main() {
+    // The generator and the reference decoder live in spec/, which a packaged crate does not carry.
     testing::run_in(
         env!("CARGO_MANIFEST_DIR"),
         &[

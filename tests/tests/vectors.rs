@@ -1,11 +1,11 @@
 //! Runs the codec over every vector in `spec/vectors/` (whole, and split at every byte boundary).
 
-use nsbootstrap_conformance::testing::{self, Needs, Test};
+use nsbootstrap_conformance::testing::{self, Test};
 use nsbootstrap_conformance::vectors;
 use std::path::Path;
 
 fn codec_agrees_with_every_vector() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
     let all = vectors::load(&dir).expect("vectors load");
     let valid = all.iter().filter(|v| v.name.starts_with("valid/")).count();
     let invalid = all.len() - valid;
@@ -32,7 +32,7 @@ fn codec_agrees_with_every_vector() {
 }
 
 fn every_error_class_has_a_vector() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
     let all = vectors::load(&dir).expect("vectors load");
     // attr-header-truncated cannot happen in strict mode (an aligned message leaves no 1 to 3 bytes), so
     // classes count from either mode.
@@ -82,7 +82,7 @@ fn every_error_class_has_a_vector() {
 
 /// Every valid vector, with its dialect.
 fn valid_vectors() -> Vec<(nsbootstrap_codec::Dialect, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
     let all = vectors::load(&dir).expect("vectors load");
     let out: Vec<_> = all
         .into_iter()
@@ -151,30 +151,83 @@ proptest::proptest! {
     }
 }
 
+fn the_suite_embeds_every_vector_of_the_spec() {
+    // `vectors/` is a link to spec/vectors in the repository and a copy in the package: what the binary
+    // carries is what the spec holds, byte for byte.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let on_disk = vectors::load(&dir).expect("vectors load");
+    let embedded = vectors::embedded().expect("embedded vectors parse");
+    assert!(on_disk.len() >= 60, "only {} vectors", on_disk.len());
+    let names = |v: &[vectors::Vector]| v.iter().map(|v| v.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&embedded), names(&on_disk));
+    for (e, d) in embedded.iter().zip(&on_disk) {
+        assert_eq!(e.bytes, d.bytes, "{}", e.name);
+        assert_eq!(e.spec.description, d.spec.description, "{}", e.name);
+    }
+}
+
+fn the_one_line_expectations_say_what_the_json_files_say() {
+    // spec/vectors/expectations.txt, read as a C test would: split at spaces, no JSON.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let text = std::fs::read_to_string(dir.join("expectations.txt")).expect("expectations.txt");
+    let all = vectors::load(&dir).expect("vectors load");
+    let mut lines = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split(' ').collect();
+        assert_eq!(f.len(), 5, "{line}");
+        let v = all
+            .iter()
+            .find(|v| v.name == f[0])
+            .unwrap_or_else(|| panic!("{line}: no such vector"));
+        assert_eq!(v.spec.dialect.name(), f[1], "{line}");
+        let want = match f[2] {
+            "strict" => &v.spec.strict,
+            "lenient" => &v.spec.lenient,
+            other => panic!("{line}: mode {other}"),
+        };
+        match &want.error {
+            None => assert_eq!((f[3], f[4]), ("ok", "-"), "{line}"),
+            Some(e) => assert_eq!(
+                (f[3], f[4]),
+                (e.class.as_str(), e.offset.to_string().as_str()),
+                "{line}"
+            ),
+        }
+        lines += 1;
+    }
+    assert_eq!(lines, 2 * all.len(), "one line per vector and mode");
+}
+
 fn main() {
+    // The vectors travel with the crate (`vectors/` is the spec's folder in the repository and a copy in the
+    // package), so these run from the package too.
     testing::run_in(
         env!("CARGO_MANIFEST_DIR"),
         &[
             Test::new(
                 "codec_agrees_with_every_vector",
                 codec_agrees_with_every_vector,
-            )
-            .needs(Needs::Repository),
+            ),
             Test::new(
                 "every_error_class_has_a_vector",
                 every_error_class_has_a_vector,
-            )
-            .needs(Needs::Repository),
+            ),
             Test::new(
                 "the_fast_path_accepts_the_typical_vectors_and_agrees_on_all",
                 the_fast_path_accepts_the_typical_vectors_and_agrees_on_all,
-            )
-            .needs(Needs::Repository),
+            ),
             Test::new(
                 "the_fast_path_never_accepts_what_the_walk_refuses",
                 the_fast_path_never_accepts_what_the_walk_refuses,
-            )
-            .needs(Needs::Repository),
+            ),
+            Test::new(
+                "the_suite_embeds_every_vector_of_the_spec",
+                the_suite_embeds_every_vector_of_the_spec,
+            ),
+            Test::new(
+                "the_one_line_expectations_say_what_the_json_files_say",
+                the_one_line_expectations_say_what_the_json_files_say,
+            ),
         ],
     )
 }

@@ -15,7 +15,7 @@ mod stage2;
 #[cfg(test)]
 mod tests;
 
-use crate::log::Logger;
+use crate::log::{Cut, Logger, DETAIL_MAX};
 use crate::sys::Sys;
 use nix::errno::Errno;
 use nsbootstrap_codec::Dialect;
@@ -44,7 +44,7 @@ impl fmt::Display for Failure {
             None => write!(f, "setup: {}", self.step)?,
         }
         if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+            write!(f, ": {}", Cut(format_args!("{}", self.detail), DETAIL_MAX))?;
         }
         if let Some(e) = self.errno {
             write!(f, ": {}", e.desc())?;
@@ -141,6 +141,7 @@ impl<'p, 'm, S: Sys> Ctx<'p, 'm, S> {
         detail: fmt::Arguments<'_>,
         errno: Option<Errno>,
     ) -> ! {
+        let detail = Cut(detail, DETAIL_MAX);
         match errno {
             Some(e) => self
                 .log

@@ -8,6 +8,7 @@ use std::ffi::{CStr, CString};
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::AtomicI32;
 
 use crate::sys::Sys;
 
@@ -116,6 +117,9 @@ pub struct Prepared<'m> {
     pub(crate) rootless_euid: Option<bool>,
     pub(crate) setgroups: Option<bool>,
     pub(crate) joins: Vec<(NamespaceKind, CString)>,
+    /// One slot per join for stage 1's descriptors (-1: not open, or joined and closed), allocated here so
+    /// that stage 1 joins any number of entries without allocating after its clone.
+    pub(crate) join_fds: Vec<AtomicI32>,
     pub(crate) uid_map: Option<IdMap<'m>>,
     pub(crate) gid_map: Option<IdMap<'m>>,
     pub(crate) time_offsets: Option<&'m [u8]>,
@@ -136,15 +140,17 @@ impl<'m> Prepared<'m> {
                 helper: helper.map(|h| Helper::new(h, text)),
             })
         };
+        let joins: Vec<(NamespaceKind, CString)> = view
+            .namespace_paths()
+            .map(|p| p.iter().map(|e| (e.kind, cstring(e.path))).collect())
+            .unwrap_or_default();
         Prepared {
             dialect,
+            join_fds: joins.iter().map(|_| AtomicI32::new(-1)).collect(),
+            joins,
             clone_flags: view.clone_flags(),
             rootless_euid: view.rootless_euid(),
             setgroups: view.setgroups(),
-            joins: view
-                .namespace_paths()
-                .map(|p| p.iter().map(|e| (e.kind, cstring(e.path))).collect())
-                .unwrap_or_default(),
             uid_map: map(view.uid_map().map(|m| m.text()), view.newuidmap_path()),
             gid_map: map(view.gid_map().map(|m| m.text()), view.newgidmap_path()),
             time_offsets: view.time_offsets().map(|t| t.text()),
@@ -159,8 +165,10 @@ impl<'m> Prepared<'m> {
     }
 
     /// Sets the descriptor numbers stage 1 puts the mount sources at (`_LIBCONTAINER_MOUNT_FDS`, runc-1.1):
-    /// one entry per mount, -1 where the mount has no source. Fails when they do not match the message.
-    pub fn with_mount_fds(mut self, fds: Vec<RawFd>) -> Result<Self, String> {
+    /// one entry per mount, -1 where the mount has no source. Fails when they do not match the message, or
+    /// when one would overwrite a descriptor the bootstrap still uses: standard input, output and error,
+    /// any of `reserved` (the init and log pipes), or another mount source.
+    pub fn with_mount_fds(mut self, fds: Vec<RawFd>, reserved: &[RawFd]) -> Result<Self, String> {
         let wanted = self.mount_sources.iter().flatten().flatten().count();
         let given = fds.iter().filter(|&&f| f != -1).count();
         if wanted != given {
@@ -172,6 +180,22 @@ impl<'m> Prepared<'m> {
             return Err(format!(
                 "_LIBCONTAINER_MOUNT_FDS holds the invalid descriptor {bad}"
             ));
+        }
+        for (i, &fd) in fds.iter().enumerate().filter(|&(_, &f)| f != -1) {
+            let what = if (0..=2).contains(&fd) {
+                Some("standard input, output or error")
+            } else if reserved.contains(&fd) {
+                Some("the init or log pipe")
+            } else if fds[..i].contains(&fd) {
+                Some("another mount source")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(format!(
+                    "_LIBCONTAINER_MOUNT_FDS names fd {fd}, which is {what}"
+                ));
+            }
         }
         self.mount_fds = fds;
         Ok(self)

@@ -7,8 +7,9 @@ use super::{stage2::Stage2, step, Ctx, Final};
 use crate::sys::{Cloned, Sys};
 use nix::errno::Errno;
 use nsbootstrap_codec::dialect::{CgroupNs, JoinOrder};
-use nsbootstrap_codec::NamespaceKind;
+use nsbootstrap_codec::{CloneFlags, NamespaceKind};
 use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
 
 /// Stage 1, until it exits.
 pub(super) struct Stage1<'p, 'm, S: Sys> {
@@ -71,7 +72,18 @@ impl<'p, 'm, S: Sys> Stage1<'p, 'm, S> {
                 "0 in the new user namespace"
             );
         }
-        let mut rest = p.clone_flags.without(NamespaceKind::User).bits();
+        // Only namespace bits reach unshare(2): a lenient message keeps other bits (CLONE_FILES,
+        // CLONE_FS, ...), which spec section 20 (R12) says must not take effect.
+        let other = p.clone_flags.unknown_bits();
+        if other != 0 {
+            crate::log!(
+                cx.log,
+                Warning,
+                "clone flags {other:#010x} are not namespaces: not passed to unshare"
+            );
+        }
+        let mut rest =
+            p.clone_flags.without(NamespaceKind::User).bits() & CloneFlags::NAMESPACE_BITS;
         if p.dialect.cgroup_ns() != CgroupNs::WithOthers {
             rest &= !NamespaceKind::Cgroup.flag();
         }
@@ -122,28 +134,28 @@ impl<'p, 'm, S: Sys> Stage1<'p, 'm, S> {
     }
 
     /// Opens every namespace first (joining the mount namespace can hide the paths), then joins them in
-    /// the dialect's order (spec section 10.3).
+    /// the dialect's order (spec section 10.3). Every entry is joined, however many there are (a lenient
+    /// message may name a type more than once): the descriptors live in slots stage 0 allocated.
     fn join_all(&mut self) {
-        let mut fds = [-1 as RawFd; 16];
         let p = self.cx.p;
-        for (i, (kind, path)) in p.joins.iter().enumerate().take(fds.len()) {
+        for (i, (kind, path)) in p.joins.iter().enumerate() {
             let cx = &mut self.cx;
-            fds[i] = step!(
+            let fd = step!(
                 cx,
                 "open namespace",
                 cx.sys.open_read(path),
                 "{kind} {path:?}"
             );
+            p.join_fds[i].store(fd, Ordering::Relaxed);
         }
-        let n = p.joins.len().min(fds.len());
+        let n = p.joins.len();
         match p.dialect.join_order() {
             JoinOrder::AsGiven => {
-                for (i, &fd) in fds.iter().enumerate().take(n) {
-                    self.join(i, fd, false);
+                for i in 0..n {
+                    self.join(i, false);
                 }
             }
             JoinOrder::UserMiddle => {
-                let mut joined = [false; 16];
                 for pass in 0..3 {
                     for i in 0..n {
                         let is_user = p.joins[i].0 == NamespaceKind::User;
@@ -151,8 +163,9 @@ impl<'p, 'm, S: Sys> Stage1<'p, 'm, S> {
                             1 => is_user,
                             _ => !is_user,
                         };
-                        if this_pass && !joined[i] {
-                            joined[i] = self.join(i, fds[i], pass == 0);
+                        // A slot at -1 was joined (and closed) in an earlier pass.
+                        if this_pass && p.join_fds[i].load(Ordering::Relaxed) >= 0 {
+                            self.join(i, pass == 0);
                         }
                     }
                 }
@@ -161,13 +174,15 @@ impl<'p, 'm, S: Sys> Stage1<'p, 'm, S> {
     }
 
     /// Joins one namespace; `skip_eperm` (first pass of the user-in-the-middle order) returns false on EPERM.
-    fn join(&mut self, i: usize, fd: RawFd, skip_eperm: bool) -> bool {
+    fn join(&mut self, i: usize, skip_eperm: bool) -> bool {
         let cx = &mut self.cx;
         let (kind, path) = (cx.p.joins[i].0, &cx.p.joins[i].1);
+        let fd = cx.p.join_fds[i].load(Ordering::Relaxed);
         match cx.sys.setns(fd, kind) {
             Ok(()) => {
                 crate::log!(cx.log, Debug, "joined {kind} namespace {path:?}");
                 cx.sys.close(fd);
+                cx.p.join_fds[i].store(-1, Ordering::Relaxed);
                 if kind == NamespaceKind::User {
                     step!(
                         cx,

@@ -317,3 +317,110 @@ fn stage0_writes_the_message_s_own_map_text_in_lenient_mode() {
         )
     );
 }
+
+/// A message of raw attributes `(type, payload)`: a string payload gets its NUL, every payload its padding.
+fn raw_message(attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    use nsbootstrap_codec::wire::{Header, HEADER_LEN, INIT_MSG, NLM_F_REQUEST};
+    let mut body = Vec::new();
+    for (ty, payload) in attrs {
+        let len = 4 + payload.len();
+        body.extend_from_slice(&(len as u16).to_ne_bytes());
+        body.extend_from_slice(&ty.to_ne_bytes());
+        body.extend_from_slice(payload);
+        body.resize(body.len().next_multiple_of(4), 0);
+    }
+    let mut out = vec![0u8; HEADER_LEN];
+    Header {
+        len: (HEADER_LEN + body.len()) as u32,
+        kind: INIT_MSG,
+        flags: NLM_F_REQUEST,
+        seq: 0,
+        pid: 0,
+    }
+    .write(&mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
+#[test]
+fn stage1_joins_every_entry_of_a_lenient_list_however_long() {
+    use nsbootstrap_codec::wire::number::{CLONE_FLAGS, NS_PATHS};
+    let d = Dialect::Runc11;
+    // Sixteen uts entries and a seventeenth, net: a fixed array of 16 once dropped the last one.
+    let mut list: Vec<String> = (0..16).map(|i| format!("uts:/proc/{i}/ns/uts")).collect();
+    list.push("net:/proc/99/ns/net".into());
+    let mut paths = list.join(",").into_bytes();
+    paths.push(0);
+    let bytes = raw_message(&[
+        (CLONE_FLAGS, 0u32.to_ne_bytes().to_vec()),
+        (NS_PATHS, paths),
+    ]);
+    assert!(MessageView::decode(&bytes, d, Mode::Strict).is_err());
+    let mut rec = Recorder {
+        clones: [Cloned::Child, Cloned::Parent(77)].into(),
+        reads: [sync(SyncMsg::RecvpidAck, d)].into(),
+        ..Default::default()
+    };
+    assert_eq!(drive_bytes(&bytes, d, Mode::Lenient, &mut rec), 0);
+    let c = &rec.calls;
+    let setns: Vec<NamespaceKind> = c
+        .iter()
+        .filter_map(|x| match x {
+            Call::Setns { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(setns.len(), 17, "{c:#?}");
+    assert_eq!(setns.last(), Some(&NamespaceKind::Net));
+    let opens = c.iter().filter(|x| matches!(x, Call::Open { .. })).count();
+    assert_eq!(opens, 17);
+}
+
+#[test]
+fn stage1_passes_only_namespace_bits_to_unshare() {
+    use nsbootstrap_codec::wire::number::CLONE_FLAGS;
+    let d = Dialect::Runc11;
+    // CLONE_NEWNET with CLONE_FS | CLONE_FILES (0x600), which a lenient decoder keeps.
+    let flags = NamespaceKind::Net.flag() | 0x600;
+    let bytes = raw_message(&[(CLONE_FLAGS, flags.to_ne_bytes().to_vec())]);
+    assert!(MessageView::decode(&bytes, d, Mode::Strict).is_err());
+    let mut rec = Recorder {
+        clones: [Cloned::Child, Cloned::Parent(77)].into(),
+        reads: [sync(SyncMsg::RecvpidAck, d)].into(),
+        ..Default::default()
+    };
+    assert_eq!(drive_bytes(&bytes, d, Mode::Lenient, &mut rec), 0);
+    let unshares: Vec<u32> = rec
+        .calls
+        .iter()
+        .filter_map(|x| match x {
+            Call::Unshare(f) => Some(*f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        unshares,
+        vec![NamespaceKind::Net.flag()],
+        "{:#?}",
+        rec.calls
+    );
+}
+
+#[test]
+fn mount_fds_may_not_name_a_descriptor_in_use() {
+    let d = Dialect::Runc11;
+    let mut plan = BootstrapPlan::new();
+    plan.mount_sources = Some(vec![Some("/a".into()), None, Some("/b".into())]);
+    let bytes = plan.to_bytes(d).expect("encode");
+    let prepared = || Prepared::new(MessageView::decode(&bytes, d, Mode::Strict).unwrap(), d);
+    assert!(prepared().with_mount_fds(vec![7, -1, 8], &[3, 4]).is_ok());
+    for (fds, why) in [
+        (vec![1, -1, 8], "standard input, output or error"),
+        (vec![7, -1, 3], "the init or log pipe"),
+        (vec![4, -1, 8], "the init or log pipe"),
+        (vec![7, -1, 7], "another mount source"),
+    ] {
+        let e = prepared().with_mount_fds(fds.clone(), &[3, 4]).unwrap_err();
+        assert!(e.ends_with(why), "{fds:?}: {e}");
+    }
+}

@@ -23,9 +23,10 @@ struct Args {
     /// human, json, junit or tap.
     #[arg(long, default_value = "human")]
     format: String,
-    /// The spec's vectors folder (adds one scenario per invalid vector).
-    #[arg(long, default_value = "spec/vectors")]
-    vectors: PathBuf,
+    /// Take the vector scenarios from this `spec/vectors` folder instead of the vectors built into the
+    /// suite.
+    #[arg(long)]
+    vectors: Option<PathBuf>,
     /// Seconds a scenario may wait for any one step before it is reported as a hang.
     #[arg(long, default_value_t = 5)]
     timeout: u64,
@@ -85,18 +86,23 @@ fn main() -> ExitCode {
             }
         }
     };
-    let vectors = args.vectors.is_dir().then_some(args.vectors.as_path());
-    if vectors.is_none() {
-        eprintln!(
-            "nsbootstrap-conform: no vectors at {}: the vector scenarios are left out",
-            args.vectors.display()
-        );
+    if let Some(dir) = &args.vectors {
+        if let Err(e) = nsbootstrap_conformance::vectors::load(dir) {
+            eprintln!("nsbootstrap-conform: --vectors {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
     }
-    let results = runner::suite(&target, vectors, &args.only, timeout);
+    let results = runner::suite(&target, args.vectors.as_deref(), &args.only, timeout);
     let name = program.to_string_lossy();
     print!(
         "{}",
-        runner::render(&args.format, &name, target.dialect, &results)
+        runner::render(
+            &args.format,
+            &name,
+            target.dialect,
+            &target.environment(),
+            &results
+        )
     );
     if let Some(path) = &args.write_expect {
         let text = serde_json::to_string_pretty(&runner::expectation(&results)).unwrap_or_default();
