@@ -5,6 +5,7 @@
 //! both ways with the caller's terminal in raw mode (restored on every way out: the command's end, a
 //! stop, an error, a panic), and passes window size changes on.
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, SetArg, Termios};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -40,21 +41,44 @@ impl Pty {
             saved,
             master: self.master.as_raw_fd(),
             output: None,
+            input: None,
+            stop: None,
         };
         relay.resume();
         let master_in = self.master.try_clone().map_err(|e| format!("--tty: {e}"))?;
         let master_out = self.master.try_clone().map_err(|e| format!("--tty: {e}"))?;
-        // Keyboard to command. This thread may stay blocked in read(2) until `run` exits.
-        std::thread::spawn(move || {
+        // Keyboard to command, until `finish` says stop: the thread reads only when poll(2) says there is
+        // input, so that nothing typed after the command's end is taken from the caller's shell.
+        let (stop_read, stop_write) =
+            nix::unistd::pipe().map_err(|e| format!("--tty: pipe: {e}"))?;
+        relay.stop = Some(stop_write);
+        relay.input = Some(std::thread::spawn(move || {
             let mut to = std::fs::File::from(master_in);
             let mut buf = [0u8; 4096];
-            let mut stdin = std::io::stdin();
-            while let Ok(n) = stdin.read(&mut buf) {
-                if n == 0 || to.write_all(&buf[..n]).is_err() {
+            let stdin = std::io::stdin();
+            loop {
+                let mut fds = [
+                    PollFd::new(stdin.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(stop_read.as_fd(), PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(_) => break,
+                    Ok(_) => {}
+                }
+                if fds[1].any().unwrap_or(true) {
                     break;
                 }
+                match nix::unistd::read(stdin.as_fd(), &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                }
             }
-        });
+        }));
         // Command to screen, until every holder of the slave is gone (EIO).
         relay.output = Some(std::thread::spawn(move || {
             let mut from = std::fs::File::from(master_out);
@@ -76,6 +100,8 @@ pub struct Relay {
     saved: Option<Termios>,
     master: std::os::fd::RawFd,
     output: Option<std::thread::JoinHandle<()>>,
+    input: Option<std::thread::JoinHandle<()>>,
+    stop: Option<OwnedFd>,
 }
 
 impl Relay {
@@ -104,6 +130,11 @@ impl Relay {
     /// Copies what the command wrote last, then restores the terminal.
     pub fn finish(mut self) {
         if let Some(t) = self.output.take() {
+            let _ = t.join();
+        }
+        // Closing the stop pipe wakes the input thread's poll.
+        drop(self.stop.take());
+        if let Some(t) = self.input.take() {
             let _ = t.join();
         }
     }

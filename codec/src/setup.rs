@@ -252,6 +252,19 @@ mod tests {
     }
 
     #[test]
+    fn the_spec_example_is_what_run_m_sends() {
+        let s = FinalSetup {
+            propagation: Some(Propagation::Private),
+            parent_death_signal: Some(9),
+            ..FinalSetup::default()
+        };
+        assert_eq!(
+            s.go_ahead_bytes().unwrap(),
+            [0x02, 8, 0, 0, 0, 1, 1, 0, 0, 4, 1, 0, 9]
+        );
+    }
+
+    #[test]
     fn faults_stop_the_walk() {
         for (bad, why) in [
             (&[1u8, 1, 0, 7][..], "unknown propagation"),
