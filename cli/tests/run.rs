@@ -717,6 +717,77 @@ fn without_tty_the_command_never_reads_the_terminal_after_run() {
     let _ = std::fs::remove_file("/tmp/nsb-notty-pid");
 }
 
+// The README's main job, as written there.
+fn the_readmes_main_job_works() {
+    let o = Command::new(bin())
+        .args([
+            "run",
+            "-U",
+            "-p",
+            "-u",
+            "-i",
+            "-n",
+            "-m",
+            "--map-user",
+            "0:100000:65536",
+            "--map-group",
+            "0:100000:65536",
+            "--",
+            "sh",
+            "-c",
+            "echo \"pid $$\"; id; cat /proc/self/uid_map; ls -l /proc/self/ns",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.starts_with("pid 1\nuid=0(root) gid=0(root)"), "{out}");
+    assert!(out.contains("0     100000      65536"), "{out}");
+}
+
+// The README's table names every flag of `run`.
+fn the_readme_table_names_every_run_flag() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let table = &readme[readme.find("### `run` next to unshare").expect("the table")..];
+    let help = text(&nsb(&["run", "--help"]).stdout);
+    let mut flags: Vec<&str> = help
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .collect();
+    flags.sort();
+    flags.dedup();
+    assert!(flags.len() > 20, "{flags:?}");
+    for f in flags {
+        if [
+            "--help",
+            "--plan",
+            "--dialect",
+            "--verbose",
+            "--user",
+            "--pid",
+            "--net",
+            "--mount",
+            "--uts",
+            "--ipc",
+            "--cgroup",
+            "--time",
+            "--map-root-user",
+            "--all",
+            "--target",
+            "--setuid",
+            "--setgid",
+            "--wd",
+        ]
+        .contains(&f)
+        {
+            continue;
+        }
+        assert!(table.contains(f), "README table misses {f}");
+    }
+}
+
 fn main() {
     testing::run(&[
         Test::new(
@@ -778,5 +849,11 @@ fn main() {
             target_joins_a_processs_namespaces,
         )
         .needs(Needs::Root),
+        Test::new("the_readmes_main_job_works", the_readmes_main_job_works).needs(Needs::Root),
+        Test::new(
+            "the_readme_table_names_every_run_flag",
+            the_readme_table_names_every_run_flag,
+        )
+        .needs(Needs::Repository),
     ])
 }
