@@ -388,9 +388,14 @@ fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
         None => run::plan_from_flags(&flags).map_err(CliError)?,
     };
     let dialect = codec_cmd::resolve_dialect(args.dialect, plan.dialect)?;
+    let mut setup = flags.setup.clone();
+    if args.propagation.is_none() && plan.clone_flags.contains(NamespaceKind::Mnt) {
+        // A plan file's new mount namespace is private too, unless --propagation says otherwise.
+        setup.propagation = Some(Propagation::Private);
+    }
     let opts = RunOptions {
         verbose: args.verbose,
-        setup: flags.setup.clone(),
+        setup,
         setup_asked: flags.setup_asked,
         tty: args.tty,
     };

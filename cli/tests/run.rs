@@ -125,6 +125,24 @@ fn mount_namespace_is_private_by_default_and_propagation_is_a_choice() {
         !is_mountpoint(&inner),
         "a mount inside run -m reached the host"
     );
+    let plan = dir.join("plan.json");
+    std::fs::write(&plan, br#"{"clone_flags":["mnt"]}"#).unwrap();
+    let o = nsb(&[
+        "run",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--",
+        "mount",
+        "-t",
+        "tmpfs",
+        "x",
+        inner.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        !is_mountpoint(&inner),
+        "a mount inside run --plan (mnt) reached the host"
+    );
     let o = nsb(&["run", "-m", "--", "umount", host.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
@@ -219,7 +237,7 @@ fn signals_reach_the_command_and_run_exits_with_its_status() {
 
 // 8. Idle cost.
 fn run_blocks_while_the_command_runs() {
-    let (mut run, _, _) = start_with_pid(&[], "sleep 3");
+    let (mut run, _, _) = start_with_pid(&[], "sleep 4");
     let switches = |pid: u32| -> u64 {
         std::fs::read_dir(format!("/proc/{pid}/task"))
             .map(|d| {
@@ -228,7 +246,7 @@ fn run_blocks_while_the_command_runs() {
                         std::fs::read_to_string(t.path().join("status"))
                             .unwrap_or_default()
                             .lines()
-                            .filter(|l| l.contains("ctxt_switches"))
+                            .filter(|l| l.starts_with("voluntary_ctxt_switches"))
                             .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
                             .sum::<u64>()
                     })
@@ -236,10 +254,13 @@ fn run_blocks_while_the_command_runs() {
             })
             .unwrap_or(0)
     };
+    // Past the bootstrap's end (stage 0 and 1 reaped), into the command's life.
+    std::thread::sleep(Duration::from_millis(700));
     let before = switches(run.id());
     std::thread::sleep(Duration::from_secs(1));
     let after = switches(run.id());
-    // Polling every 2 ms made about 500 a second.
+    // Polling every 2 ms made about 500 a second. (Voluntary switches only: preemption by a busy machine
+    // is not a wake-up of ours.)
     assert!(
         after - before <= 5,
         "{} wake-ups in a second of the command's life",
@@ -694,10 +715,11 @@ fn without_tty_the_command_never_reads_the_terminal_after_run() {
     let t = Tmux::new("bash --norc --noprofile");
     t.keys(&["PS1='outer$ '", "Enter"]);
     t.wait_for("outer$");
+    let _ = std::fs::remove_file("/tmp/nsb-notty-pid");
     // Ctrl-C ends the command (it gets run's SIGINT), and the prompt comes back with nothing left.
     t.keys(&[
         &format!(
-            "{} run -- sh -c 'echo $$ > /tmp/nsb-notty-pid; exec sleep 100'; echo rc=$?",
+            "{} run -- sh -c 'echo $$ > /tmp/nsb-notty-pid; exec sleep 100'",
             bin()
         ),
         "Enter",
@@ -711,7 +733,28 @@ fn without_tty_the_command_never_reads_the_terminal_after_run() {
         .trim()
         .parse()
         .unwrap();
+    // Ctrl-Z stops run and the command with it, as a job of the caller's shell; fg goes on.
+    let state = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(") ")
+                    .map(|(_, r)| r.chars().next().unwrap_or('?'))
+            })
+    };
+    t.keys(&["C-z"]);
+    t.wait_for("Stopped");
+    assert!(
+        eventually(5, || state(pid) == Some('T')),
+        "the command did not stop with run"
+    );
+    t.keys(&["fg", "Enter"]);
+    assert!(
+        eventually(5, || state(pid) == Some('S')),
+        "the command did not go on after fg"
+    );
     t.keys(&["C-c"]);
+    t.keys(&["echo rc=$?", "Enter"]);
     t.wait_for("rc=130");
     assert!(eventually(5, || dead(pid)), "the command outlived Ctrl-C");
     let _ = std::fs::remove_file("/tmp/nsb-notty-pid");
