@@ -283,6 +283,8 @@ pub fn with_hint(msg: &str, verbose: bool) -> String {
         Some("--join takes TYPE:PATH with an existing namespace file, such as net:/proc/PID/ns/net or net:/run/netns/NAME")
     } else if msg.contains("exec") && enoent {
         Some("the command was not found in PATH inside the new namespaces")
+    } else if msg.contains("TIOCSCTTY") && eperm {
+        Some("that terminal is already another session's controlling terminal (your own?): use --tty for a new one")
     } else if eperm || msg.contains("EACCES") || msg.contains("Permission denied") {
         Some("creating namespaces needs root, or -U (a user namespace) for a user")
     } else {

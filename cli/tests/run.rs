@@ -605,7 +605,7 @@ impl Tmux {
     fn screen(&self) -> String {
         text(
             &Command::new("tmux")
-                .args(["capture-pane", "-p", "-t", &self.0])
+                .args(["capture-pane", "-p", "-J", "-t", &self.0])
                 .output()
                 .unwrap()
                 .stdout,
@@ -716,6 +716,9 @@ fn without_tty_the_command_never_reads_the_terminal_after_run() {
     t.keys(&["PS1='outer$ '", "Enter"]);
     t.wait_for("outer$");
     let _ = std::fs::remove_file("/tmp/nsb-notty-pid");
+    // --console with the caller's own terminal cannot work (it is this session's); the line says --tty.
+    t.keys(&[&format!("{} run --console $(tty) -- true", bin()), "Enter"]);
+    t.wait_for("use --tty for a new one");
     // Ctrl-C ends the command (it gets run's SIGINT), and the prompt comes back with nothing left.
     t.keys(&[
         &format!(
