@@ -56,12 +56,11 @@ fn range(text: &str, what: &str) -> Result<IdRange, String> {
     }
 }
 
-/// newuidmap and newgidmap from PATH (or /usr/bin), when both are there.
+/// newuidmap and newgidmap from PATH (`/usr/bin:/bin` when unset), when both are there.
 fn id_map_helpers() -> Option<(PathBuf, PathBuf)> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
     let find = |name: &str| {
         std::env::split_paths(&path)
-            .chain([PathBuf::from("/usr/bin")])
             .map(|d| d.join(name))
             .find(|p| p.is_file())
     };

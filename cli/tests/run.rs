@@ -438,6 +438,39 @@ fn rootless_maps_use_the_helpers_without_the_argument_limit() {
     let o = as_user(uid, &args);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout).lines().count(), 21);
+    // Without the helpers in PATH, the line says which package has them.
+    let o = Command::new("/usr/bin/setpriv")
+        .args([
+            "--reuid",
+            &uid.to_string(),
+            "--regid",
+            &uid.to_string(),
+            "--clear-groups",
+            bin(),
+        ])
+        .args([
+            "run",
+            "--map-user",
+            &own,
+            "--map-group",
+            &own,
+            "--map-user",
+            &ranges[0],
+            "--map-group",
+            &ranges[0],
+            "--",
+            "true",
+        ])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("needs newuidmap and newgidmap (Debian package uidmap)"),
+        "{err}"
+    );
     // A user without subordinate ranges is told so.
     let o = as_user(
         65534,
