@@ -953,6 +953,7 @@ fn a_thousand_in_a_row_and_64_at_once_leave_nothing_behind() {
 /// fatal line and no exec; a runc dialect takes 0x02 for a wrong byte.
 fn go_ahead_with_a_setup_record() {
     use nsbootstrap_codec::setup::FinalSetup;
+    let _serial = serial();
     let dir = std::env::temp_dir().join(format!("nsb-setup-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("hostname");
