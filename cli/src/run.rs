@@ -2,7 +2,7 @@
 //! through the runtime side, and returns the command's exit status.
 
 use nix::errno::Errno;
-use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::unistd::Pid;
 use nsbootstrap_codec::dialect::CgroupNs;
@@ -354,8 +354,7 @@ pub fn run(
     // Signals wait in a signalfd from here on: blocked before any thread or child exists (the log thread
     // inherits the mask; the executor starts with an empty one).
     let set = handled();
-    let old_mask = set
-        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+    set.thread_block()
         .map_err(|e| format!("block signals: {e}"))?;
     let sfd =
         SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(|e| format!("signalfd: {e}"))?;
@@ -445,7 +444,8 @@ pub fn run(
         r.finish();
     }
     drop(tty);
-    let _ = old_mask.thread_set_mask();
+    // The signal mask stays as it is: a signal that comes now stays pending, and `run` exits with the
+    // command's status rather than the signal's.
     // The log pipe closed at exec (or holds the exec failure): read it to its end.
     let logs = ex.finish_logs();
     let code = match (s2.code(), s2.signal()) {
