@@ -867,6 +867,55 @@ fn the_readme_table_names_every_run_flag() {
     }
 }
 
+// The spec's setup vectors (spec/vectors/setup, section 14.1) walk as their descriptions say.
+fn setup_vectors_walk_as_the_spec_says() {
+    use nsbootstrap_codec::setup::{entries, Entry, Propagation};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/setup");
+    let mut checked = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let json_path = e.unwrap().path();
+        if json_path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let desc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+        let bytes = std::fs::read(json_path.with_extension("bin")).unwrap();
+        assert_eq!(bytes[0], nsbootstrap_codec::sync::GO_SETUP);
+        let len = u32::from_le_bytes(bytes[1..5].try_into().unwrap()) as usize;
+        assert_eq!(len, bytes.len() - 5, "{}", json_path.display());
+        let got: Result<Vec<serde_json::Value>, &str> = entries(&bytes[5..])
+            .map(|e| {
+                e.map(|e| match e {
+                    Entry::Propagation(p) => serde_json::json!({"propagation": match p {
+                        Propagation::Private => "private",
+                        Propagation::Slave => "slave",
+                        Propagation::Shared => "shared",
+                    }}),
+                    Entry::MountProc(p) => serde_json::json!({"mount_proc": p.to_str().unwrap()}),
+                    Entry::Hostname(h) => {
+                        serde_json::json!({"hostname": std::str::from_utf8(h).unwrap()})
+                    }
+                    Entry::ParentDeathSignal(s) => serde_json::json!({"parent_death_signal": s}),
+                    Entry::Gid(g) => serde_json::json!({"gid": g}),
+                    Entry::Uid(u) => serde_json::json!({"uid": u}),
+                    Entry::Workdir(p) => serde_json::json!({"workdir": p.to_str().unwrap()}),
+                })
+            })
+            .collect();
+        match (&desc["entries"], &desc["error"]) {
+            (serde_json::Value::Array(want), _) => {
+                assert_eq!(got.as_ref(), Ok(want), "{}", json_path.display())
+            }
+            (_, serde_json::Value::String(why)) => {
+                assert_eq!(got, Err(why.as_str()), "{}", json_path.display())
+            }
+            _ => panic!("{}: neither entries nor error", json_path.display()),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 13, "only {checked} setup vectors");
+}
+
 fn main() {
     testing::run(&[
         Test::new(
@@ -932,6 +981,11 @@ fn main() {
         Test::new(
             "the_readme_table_names_every_run_flag",
             the_readme_table_names_every_run_flag,
+        )
+        .needs(Needs::Repository),
+        Test::new(
+            "setup_vectors_walk_as_the_spec_says",
+            setup_vectors_walk_as_the_spec_says,
         )
         .needs(Needs::Repository),
     ])
