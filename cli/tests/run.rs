@@ -745,26 +745,26 @@ fn tty_gives_job_control_window_size_and_restores_the_terminal() {
 }
 
 fn without_tty_the_command_never_reads_the_terminal_after_run() {
+    let pidfile = scratch("notty").join("pid");
     let t = Tmux::new("bash --norc --noprofile");
     t.keys(&["PS1='outer$ '", "Enter"]);
     t.wait_for("outer$");
-    let _ = std::fs::remove_file("/tmp/nsb-notty-pid");
+    let _ = std::fs::remove_file(&pidfile);
     // --console with the caller's own terminal cannot work (it is this session's); the line says --tty.
     t.keys(&[&format!("{} run --console $(tty) -- true", bin()), "Enter"]);
     t.wait_for("use --tty for a new one");
     // Ctrl-C ends the command (it gets run's SIGINT), and the prompt comes back with nothing left.
     t.keys(&[
         &format!(
-            "{} run -- sh -c 'echo $$ > /tmp/nsb-notty-pid; exec sleep 100'",
-            bin()
+            "{} run -- sh -c 'echo $$ > {}; exec sleep 100'",
+            bin(),
+            pidfile.display()
         ),
         "Enter",
     ]);
-    assert!(eventually(10, || std::fs::read_to_string(
-        "/tmp/nsb-notty-pid"
-    )
-    .is_ok_and(|s| s.ends_with('\n'))));
-    let pid: u32 = std::fs::read_to_string("/tmp/nsb-notty-pid")
+    assert!(eventually(10, || std::fs::read_to_string(&pidfile)
+        .is_ok_and(|s| s.ends_with('\n'))));
+    let pid: u32 = std::fs::read_to_string(&pidfile)
         .unwrap()
         .trim()
         .parse()
@@ -793,7 +793,7 @@ fn without_tty_the_command_never_reads_the_terminal_after_run() {
     t.keys(&["echo rc=$?", "Enter"]);
     t.wait_for("rc=130");
     assert!(eventually(5, || dead(pid)), "the command outlived Ctrl-C");
-    let _ = std::fs::remove_file("/tmp/nsb-notty-pid");
+    let _ = std::fs::remove_file(&pidfile);
 }
 
 // The README's main job, as written there.
