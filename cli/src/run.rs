@@ -358,6 +358,13 @@ pub fn run(
         .map_err(|e| format!("block signals: {e}"))?;
     let sfd =
         SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).map_err(|e| format!("signalfd: {e}"))?;
+    let reap_orphans = opts.setup.parent_death_signal.is_some();
+    if reap_orphans {
+        // What the command leaves behind (a background job of a shell) comes to `run`, which ends it
+        // with the command: nothing outlives `run` unless --kill-child=none asks for it.
+        nix::sys::prctl::set_child_subreaper(true)
+            .map_err(|e| format!("PR_SET_CHILD_SUBREAPER: {e}"))?;
+    }
     let mut ex = Executor::spawn(&spec).map_err(|e| e.to_string())?;
     let t = Duration::from_secs(30);
     if let Err(e) = ex.read_ready(t) {
@@ -446,6 +453,9 @@ pub fn run(
     drop(tty);
     // The signal mask stays as it is: a signal that comes now stays pending, and `run` exits with the
     // command's status rather than the signal's.
+    if reap_orphans {
+        end_orphans();
+    }
     // The log pipe closed at exec (or holds the exec failure): read it to its end.
     let logs = ex.finish_logs();
     let code = match (s2.code(), s2.signal()) {
@@ -457,4 +467,32 @@ pub fn run(
         eprintln!("nsbootstrap run: {}", with_hint(&msg, true));
     }
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// Kills and reaps every child `run` still has after the command's end: the command's orphans, which
+/// came to `run` as their subreaper. Each round's kills make the next generation orphans in turn.
+fn end_orphans() {
+    loop {
+        let mut children = Vec::new();
+        if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+            for t in tasks.flatten() {
+                if let Ok(list) = std::fs::read_to_string(t.path().join("children")) {
+                    children.extend(
+                        list.split_whitespace()
+                            .filter_map(|p| p.parse::<i32>().ok()),
+                    );
+                }
+            }
+        }
+        if children.is_empty() {
+            return;
+        }
+        for &c in &children {
+            let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
+        }
+        for c in children {
+            // Our child, so its PID cannot be reused before this wait.
+            let _ = nix::sys::wait::waitpid(Pid::from_raw(c), None);
+        }
+    }
 }

@@ -221,6 +221,22 @@ fn signals_reach_the_command_and_run_exits_with_its_status() {
         eventually(5, || dead(pid)),
         "the command outlived a killed run"
     );
+    // What the command leaves behind ends with it.
+    let left = scratch("orphan").join("pid");
+    let o = nsb(&[
+        "run",
+        "--",
+        "sh",
+        "-c",
+        &format!("sleep 100 & echo $! > {}", left.display()),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let orphan: u32 = std::fs::read_to_string(&left)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(dead(orphan), "the command's background job outlived run");
     // --kill-child=TERM chooses the signal; --kill-child=none lets the command outlive run.
     let (mut run, pid, _) = start_with_pid(&["--kill-child=none"], "sleep 100");
     signal(run.id(), "KILL");
