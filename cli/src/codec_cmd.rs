@@ -29,20 +29,36 @@ impl From<nsbootstrap_codec::EncodeError> for CliError {
     }
 }
 
-/// Reads a whole input: a file, or standard input for `-` or no path.
-pub fn read_input(path: Option<&Path>) -> Result<Vec<u8>, CliError> {
+/// The most a plan file (JSON) may hold: far above what the largest message's plan takes.
+pub const MAX_PLAN_INPUT: u64 = 64 << 20;
+
+/// The most a message file may hold: the protocol's largest message (spec section 4).
+pub const MAX_MESSAGE_INPUT: u64 = nsbootstrap_codec::wire::MAX_MESSAGE_LEN as u64;
+
+/// Reads a whole input of at most `limit` bytes: a file, or standard input for `-` or no path. At most
+/// `limit + 1` bytes are ever read, so that a huge file or an endless stream (`/dev/zero`) costs nothing
+/// beyond the limit: one byte more is refused with one line.
+pub fn read_input(path: Option<&Path>, limit: u64) -> Result<Vec<u8>, CliError> {
+    let name = || path.map_or("standard input".into(), |p| p.display().to_string());
     let mut buf = Vec::new();
-    match path {
-        None => std::io::stdin().read_to_end(&mut buf),
-        Some(p) if p == Path::new("-") => std::io::stdin().read_to_end(&mut buf),
-        Some(p) => std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut buf)),
+    let mut source: Box<dyn Read> = match path {
+        None => Box::new(std::io::stdin().lock()),
+        Some(p) if p == Path::new("-") => Box::new(std::io::stdin().lock()),
+        Some(p) => Box::new(
+            std::fs::File::open(p).map_err(|e| CliError(format!("cannot read {}: {e}", name())))?,
+        ),
+    };
+    source
+        .by_ref()
+        .take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| CliError(format!("cannot read {}: {e}", name())))?;
+    if buf.len() as u64 > limit {
+        return Err(CliError(format!(
+            "{} is larger than {limit} bytes, the most this command reads: refused (a message is at most {MAX_MESSAGE_INPUT} bytes)",
+            name()
+        )));
     }
-    .map_err(|e| {
-        CliError(format!(
-            "cannot read {}: {e}",
-            path.map_or("standard input".into(), |p| p.display().to_string())
-        ))
-    })?;
     Ok(buf)
 }
 

@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 use nsbootstrap_codec::{BootstrapPlan, Dialect, Mode, NamespaceKind};
 mod codec_cmd;
+mod raw;
 mod run;
+mod tty;
 
 /// `nsbootstrap init` takes the protection step before `main`, as `nsbootstrap-init` does
 /// ([`init::protect_early`]); every other subcommand is left alone.
@@ -23,8 +25,10 @@ mod early {
 }
 
 use codec_cmd::CliError;
+use nix::sys::signal::Signal;
+use nsbootstrap_codec::setup::{FinalSetup, Propagation};
 use nsbootstrap_executor::init;
-use run::RunFlags;
+use run::{RunFlags, RunOptions};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
@@ -54,7 +58,7 @@ enum Command {
         command: Vec<OsString>,
     },
     /// Run COMMAND in new or joined namespaces through `nsbootstrap init` (a runtime, for people).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Encode a JSON plan (spec section 18) into the binary message, written to standard output.
     Encode {
         /// Dialect: runc-rc93, runc-1.0, runc-1.1, runc-1.2 or nsbootstrap-1 (default: the plan's, else nsbootstrap-1).
@@ -133,6 +137,13 @@ struct RunArgs {
     /// New time namespace.
     #[arg(short = 'T', long)]
     time: bool,
+    /// Join the namespaces of process PID instead of creating them: those the namespace flags name, or
+    /// with --all every one that differs from ours (nsenter's -t).
+    #[arg(short = 't', long, value_name = "PID")]
+    target: Option<u32>,
+    /// With --target: join all of PID's namespaces that differ from ours.
+    #[arg(short = 'a', long, requires = "target")]
+    all: bool,
     /// Join the namespace at PATH: TYPE:PATH (repeatable).
     #[arg(long, value_name = "TYPE:PATH")]
     join: Vec<String>,
@@ -142,12 +153,40 @@ struct RunArgs {
     /// Map gids INSIDE:OUTSIDE:COUNT (repeatable).
     #[arg(long, value_name = "INSIDE:OUTSIDE:COUNT")]
     map_group: Vec<String>,
-    /// Map root inside to the caller's uid and gid.
+    /// Map root inside to the caller's uid and gid (what -U alone does).
     #[arg(short = 'r', long)]
     map_root_user: bool,
-    /// Fall back to /usr/bin/newuidmap and /usr/bin/newgidmap when writing a map is refused.
+    /// Use newuidmap and newgidmap when writing a map is refused (the default for a user whose map is more
+    /// than their own uid and gid).
     #[arg(long)]
     id_map_helpers: bool,
+    /// Mount propagation in a new mount namespace: private (default, as unshare), slave (as bwrap),
+    /// shared, or unchanged.
+    #[arg(long, value_name = "private|shared|slave|unchanged")]
+    propagation: Option<String>,
+    /// Signal the command gets when `run` dies (default SIGKILL: nothing outlives `run`); `none` lets
+    /// the command outlive it.
+    #[arg(long, value_name = "SIGNAL", num_args = 0..=1, default_missing_value = "KILL")]
+    kill_child: Option<String>,
+    /// Mount a new /proc (or DIR) in the new mount namespace; implies -m (with -p: `ps` shows the
+    /// command's processes).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "/proc")]
+    mount_proc: Option<PathBuf>,
+    /// Hostname in the new UTS namespace; implies -u.
+    #[arg(long, value_name = "NAME")]
+    hostname: Option<String>,
+    /// Run the command as this uid (nsenter's -S).
+    #[arg(short = 'S', long, value_name = "UID")]
+    setuid: Option<u32>,
+    /// Run the command as this gid, supplementary groups dropped (nsenter's -G).
+    #[arg(short = 'G', long, value_name = "GID")]
+    setgid: Option<u32>,
+    /// Working directory of the command.
+    #[arg(short = 'w', long, value_name = "DIR")]
+    wd: Option<PathBuf>,
+    /// Run the command on a new pseudo-terminal relayed to this one (job control, window size).
+    #[arg(long)]
+    tty: bool,
     /// allow or deny setgroups(2) in the new user namespace.
     #[arg(long, value_name = "allow|deny")]
     setgroups: Option<String>,
@@ -169,7 +208,7 @@ struct RunArgs {
     /// Dialect (default nsbootstrap-1).
     #[arg(long)]
     dialect: Option<Dialect>,
-    /// Relay the executor's debug logs to stderr.
+    /// Relay the executor's log lines (JSON) to stderr.
     #[arg(short = 'v', long)]
     verbose: bool,
     /// Run the executor UNPROTECTED from its file on disk: a process in the container can then overwrite
@@ -187,36 +226,145 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn flags(&self) -> RunFlags {
+    fn flags(&self) -> Result<RunFlags, String> {
         let mut create = Vec::new();
+        let user = self.user || !self.map_user.is_empty() || !self.map_group.is_empty();
+        let mount = self.mount || self.mount_proc.is_some();
+        let uts = self.uts || self.hostname.is_some();
+        let mut named = Vec::new();
         for (on, kind) in [
-            (self.user, NamespaceKind::User),
+            (user, NamespaceKind::User),
             (self.pid, NamespaceKind::Pid),
             (self.net, NamespaceKind::Net),
-            (self.mount, NamespaceKind::Mnt),
-            (self.uts, NamespaceKind::Uts),
+            (mount, NamespaceKind::Mnt),
+            (uts, NamespaceKind::Uts),
             (self.ipc, NamespaceKind::Ipc),
             (self.cgroup, NamespaceKind::Cgroup),
             (self.time, NamespaceKind::Time),
         ] {
             if on {
-                create.push(kind);
+                named.push(kind);
             }
         }
-        RunFlags {
+        let mut join = self.join.clone();
+        if let Some(pid) = self.target {
+            let kinds = if self.all {
+                NamespaceKind::BY_FLAG.to_vec()
+            } else if named.is_empty() {
+                return Err(format!(
+                    "--target {pid}: name the namespaces to join (-U, -p, -n, -m, -u, -i, -C, -T) or give --all"
+                ));
+            } else {
+                named.clone()
+            };
+            for kind in kinds {
+                let theirs = format!("/proc/{pid}/ns/{}", kind.name());
+                let ours = format!("/proc/self/ns/{}", kind.name());
+                let same = match (std::fs::metadata(&theirs), std::fs::metadata(&ours)) {
+                    (Ok(a), Ok(b)) => {
+                        use std::os::unix::fs::MetadataExt;
+                        (a.dev(), a.ino()) == (b.dev(), b.ino())
+                    }
+                    (Err(e), _) => return Err(format!("--target {pid}: {theirs}: {e}")),
+                    _ => false,
+                };
+                // As nsenter: --all skips the namespaces we are already in (joining our own user
+                // namespace is refused by the kernel).
+                if !(same && (self.all || kind == NamespaceKind::User)) {
+                    join.push(format!("{}:{theirs}", kind.name()));
+                }
+            }
+        } else {
+            create = named;
+        }
+        let joins_user = join.iter().any(|j| j.starts_with("user:"));
+        // -U alone maps the caller to root inside, as unshare -r.
+        let map_root_user = self.map_root_user
+            || (create.contains(&NamespaceKind::User)
+                && self.map_user.is_empty()
+                && self.map_group.is_empty());
+        if (self.map_root_user || !self.map_user.is_empty() || !self.map_group.is_empty())
+            && joins_user
+        {
+            return Err("an id map is for a new user namespace, not one joined with --join user: or --target".into());
+        }
+        let mut setup = FinalSetup::default();
+        let mut setup_asked = false;
+        setup.propagation = match self.propagation.as_deref() {
+            None => create
+                .contains(&NamespaceKind::Mnt)
+                .then_some(Propagation::Private),
+            Some("private") => Some(Propagation::Private),
+            Some("slave") => Some(Propagation::Slave),
+            Some("shared") => Some(Propagation::Shared),
+            Some("unchanged") => None,
+            Some(other) => {
+                return Err(format!(
+                    "--propagation {other:?}: expected private, shared, slave or unchanged"
+                ))
+            }
+        };
+        if self.propagation.is_some() {
+            setup_asked = true;
+            if !create.contains(&NamespaceKind::Mnt) && setup.propagation.is_some() {
+                return Err("--propagation changes a new mount namespace: add -m".into());
+            }
+        }
+        setup.parent_death_signal = match self.kill_child.as_deref() {
+            None => Some(Signal::SIGKILL as u8),
+            Some("none") => None,
+            Some(name) => Some(signal_number(name)?),
+        };
+        setup_asked |= self.kill_child.is_some();
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(p) = &self.mount_proc {
+            setup.mount_proc = Some(p.as_os_str().as_bytes().to_vec());
+            setup_asked = true;
+        }
+        if let Some(h) = &self.hostname {
+            setup.hostname = Some(h.as_bytes().to_vec());
+            setup_asked = true;
+        }
+        setup.gid = self.setgid;
+        setup.uid = self.setuid;
+        if let Some(w) = &self.wd {
+            setup.workdir = Some(w.as_os_str().as_bytes().to_vec());
+        }
+        setup_asked |= self.setgid.is_some() || self.setuid.is_some() || self.wd.is_some();
+        Ok(RunFlags {
             create,
-            join: self.join.clone(),
+            join,
             map_user: self.map_user.clone(),
             map_group: self.map_group.clone(),
-            map_root_user: self.map_root_user,
+            map_root_user,
             setgroups: self.setgroups.clone(),
             oom_score_adj: self.oom_score_adj,
             console: self.console.clone(),
             monotonic: self.monotonic,
             boottime: self.boottime,
             id_map_helpers: self.id_map_helpers,
+            setup,
+            setup_asked,
+        })
+    }
+}
+
+/// A signal's number from its name (`TERM`, `SIGTERM`) or number.
+fn signal_number(name: &str) -> Result<u8, String> {
+    if let Ok(n) = name.parse::<u8>() {
+        if Signal::try_from(i32::from(n)).is_ok() {
+            return Ok(n);
         }
     }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse::<Signal>()
+        .map(|s| s as u8)
+        .map_err(|_| format!("--kill-child {name:?}: not a signal (KILL, TERM, 9, none, ...)"))
 }
 
 fn mode(lenient: bool) -> Mode {
@@ -230,13 +378,18 @@ fn mode(lenient: bool) -> Mode {
 fn run(cli: Cli) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     let write_err = |e: std::io::Error| CliError(format!("cannot write to standard output: {e}"));
+    if raw::stdout_was_closed() {
+        // The Rust runtime put /dev/null on a closed fd 1 before main: writing there would succeed and
+        // lose the output.
+        return Err(write_err(std::io::Error::from_raw_os_error(libc::EBADF)));
+    }
     match cli.command {
         Command::Encode {
             dialect,
             inconsistent,
             plan,
         } => {
-            let input = codec_cmd::read_input(plan.as_deref())?;
+            let input = codec_cmd::read_input(plan.as_deref(), codec_cmd::MAX_PLAN_INPUT)?;
             let bytes = codec_cmd::encode(dialect, &input, inconsistent)?;
             stdout.write_all(&bytes).map_err(write_err)?;
         }
@@ -246,7 +399,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             lenient,
             file,
         } => {
-            let input = codec_cmd::read_input(file.as_deref())?;
+            let input = codec_cmd::read_input(file.as_deref(), codec_cmd::MAX_MESSAGE_INPUT)?;
             let text = codec_cmd::decode(dialect, mode(lenient), json, &input)?;
             stdout.write_all(text.as_bytes()).map_err(write_err)?;
         }
@@ -255,7 +408,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             lenient,
             file,
         } => {
-            let input = codec_cmd::read_input(file.as_deref())?;
+            let input = codec_cmd::read_input(file.as_deref(), codec_cmd::MAX_MESSAGE_INPUT)?;
             codec_cmd::explain(dialect, mode(lenient), &input, &mut stdout)?;
         }
         Command::Init { .. } | Command::Run(_) => unreachable!("handled in main"),
@@ -264,13 +417,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
+    let flags = args.flags().map_err(CliError)?;
     let plan = match &args.plan {
         Some(path) => {
-            let input = codec_cmd::read_input(Some(path))?;
+            let input = codec_cmd::read_input(Some(path), codec_cmd::MAX_PLAN_INPUT)?;
             serde_json::from_slice::<BootstrapPlan>(&input)
                 .map_err(|e| CliError(format!("{}: not a plan: {e}", path.display())))?
         }
-        None => run::plan_from_flags(&args.flags()).map_err(CliError)?,
+        None => run::plan_from_flags(&flags).map_err(CliError)?,
     };
     let dialect = codec_cmd::resolve_dialect(args.dialect, plan.dialect)?;
     let protection = if args.unprotected {
@@ -285,7 +439,24 @@ fn run_command(args: RunArgs) -> Result<ExitCode, CliError> {
             Some(ProtectArg::Memfd) => run::Protection::Method(Some(Method::Memfd)),
         }
     };
-    run::run(plan, dialect, args.verbose, protection, &args.command).map_err(CliError)
+    let mut setup = flags.setup.clone();
+    if args.propagation.is_none() && plan.clone_flags.contains(NamespaceKind::Mnt) {
+        // A plan file's new mount namespace is private too, unless --propagation says otherwise.
+        setup.propagation = Some(Propagation::Private);
+    }
+    let opts = RunOptions {
+        verbose: args.verbose,
+        setup,
+        setup_asked: flags.setup_asked,
+        tty: args.tty,
+        protection,
+    };
+    if args.tty && args.console.is_some() {
+        return Err(CliError(
+            "--tty makes its own console: leave --console out".into(),
+        ));
+    }
+    run::run(plan, dialect, &opts, &args.command).map_err(CliError)
 }
 
 fn main() -> ExitCode {
@@ -301,7 +472,7 @@ fn main() -> ExitCode {
             command,
         } => return init::init(dialect.unwrap_or_default(), mode(lenient), &command),
         Command::Run(args) => {
-            return run_command(args).unwrap_or_else(|e| {
+            return run_command(*args).unwrap_or_else(|e| {
                 eprintln!("nsbootstrap run: {e}");
                 ExitCode::FAILURE
             })

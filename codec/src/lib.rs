@@ -64,6 +64,7 @@ mod walk;
 mod explain;
 mod reader;
 mod report;
+pub mod setup;
 pub mod sync;
 
 #[cfg(feature = "arbitrary")]

@@ -71,6 +71,10 @@ pub const CREATE_CGROUP_NS: u8 = 0x80;
 /// The byte a runtime writes on the init pipe to let `nsbootstrap init` exec its command (nsbootstrap-1).
 pub const GO_AHEAD: u8 = 0x01;
 
+/// The byte that starts a go-ahead carrying a final-process setup record (nsbootstrap-1, spec section
+/// 14.1, [`crate::setup`]).
+pub const GO_SETUP: u8 = 0x02;
+
 #[cfg(test)]
 mod tests {
     use super::*;

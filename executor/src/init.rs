@@ -3,11 +3,16 @@
 //! command.
 
 use crate::{bootstrap, Options};
-use nsbootstrap_codec::sync::GO_AHEAD;
+use nsbootstrap_codec::setup::{self, Entry, MAX_SETUP_LEN};
+use nsbootstrap_codec::sync::{GO_AHEAD, GO_SETUP};
 use nsbootstrap_codec::{Dialect, Mode};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
+
+/// The environment variables of the protocol (`_LIBCONTAINER_INITPIPE`, `_LIBCONTAINER_LOGPIPE`, ...),
+/// which the command does not inherit.
+pub const PROTOCOL_ENV_PREFIX: &[u8] = b"_LIBCONTAINER_";
 
 /// The arguments of `nsbootstrap init`, read without clap when they are plain: a runtime spawns `init` on
 /// every container start, and building clap's whole command tree costs that start page faults and time
@@ -107,6 +112,20 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
         .collect();
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
+    // The command gets the runtime's environment without the protocol's variables (spec section 9):
+    // they name descriptors the command does not have, and a runc started as the command would take them
+    // for its own.
+    let env: Vec<CString> = std::env::vars_os()
+        .filter(|(k, _)| !k.as_bytes().starts_with(PROTOCOL_ENV_PREFIX))
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
     let done = match bootstrap(Options {
         dialect,
         mode,
@@ -131,7 +150,11 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
         ));
         return ExitCode::FAILURE;
     };
-    if b != GO_AHEAD {
+    if b == GO_SETUP && dialect == Dialect::Nsbootstrap1 {
+        if !final_setup(done.init_pipe, &l) {
+            return ExitCode::FAILURE;
+        }
+    } else if b != GO_AHEAD {
         l.fatal(format_args!(
             "stage-2: go-ahead: expected byte 0x01 on the init pipe, got byte {b:#04x}"
         ));
@@ -146,8 +169,60 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
         crate::sys::set_cloexec(fd);
     }
     crate::log!(l, Debug, "exec {:?}", prog);
-    // `ptrs` points into `argv`, which outlives the call.
-    let e = crate::sys::raw::execvp(&ptrs);
+    // `ptrs` points into `argv` and `envp` into `env`, which outlive the call.
+    let e = crate::sys::raw::execvpe(&ptrs, &envp);
     l.fatal(format_args!("stage-2: exec {prog:?}: {}", e.desc()));
     ExitCode::from(127)
+}
+
+/// Reads a setup record after [`GO_SETUP`] and applies it (spec section 14.1): in the final process,
+/// between the bootstrap and exec, so the record is read into the stack and walked without allocating.
+/// A failure is logged as the fatal line `stage-2: setup: STEP: CAUSE`, and `false` returned.
+fn final_setup(pipe: std::os::fd::RawFd, l: &crate::log::Logger) -> bool {
+    use crate::sys::final_setup as fs;
+    let fail = |what: &str, args: std::fmt::Arguments<'_>| {
+        l.fatal(format_args!("stage-2: setup: {what}: {args}"));
+        false
+    };
+    let mut len = [0u8; 4];
+    match crate::sys::read_full(pipe, &mut len) {
+        Ok(true) => {}
+        Ok(false) => return fail("record", format_args!("end of file in its length")),
+        Err(e) => return fail("record", format_args!("read: {}", e.desc())),
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_SETUP_LEN {
+        return fail("record", format_args!("{len} bytes, above {MAX_SETUP_LEN}"));
+    }
+    let mut buf = [0u8; MAX_SETUP_LEN];
+    match crate::sys::read_full(pipe, &mut buf[..len]) {
+        Ok(true) => {}
+        Ok(false) => return fail("record", format_args!("end of file in its {len} bytes")),
+        Err(e) => return fail("record", format_args!("read: {}", e.desc())),
+    }
+    for entry in setup::entries(&buf[..len]) {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(why) => return fail("record", format_args!("{why}")),
+        };
+        let (what, r) = match entry {
+            Entry::Propagation(p) => ("mount propagation", fs::propagation(p)),
+            Entry::MountProc(at) => ("mount proc", fs::mount_proc(at)),
+            Entry::Hostname(h) => ("sethostname", fs::hostname(h)),
+            Entry::ParentDeathSignal(s) => ("parent death signal", fs::parent_death_signal(s)),
+            Entry::Gid(g) => ("setgid", fs::gid(g)),
+            Entry::Uid(u) => ("setuid", fs::uid(u)),
+            Entry::Workdir(d) => ("chdir", fs::workdir(d)),
+        };
+        if let Err(e) = r {
+            return match entry {
+                Entry::MountProc(p) | Entry::Workdir(p) => {
+                    fail(what, format_args!("{p:?}: {}", e.desc()))
+                }
+                Entry::Gid(n) | Entry::Uid(n) => fail(what, format_args!("{n}: {}", e.desc())),
+                _ => fail(what, format_args!("{}", e.desc())),
+            };
+        }
+    }
+    true
 }

@@ -1174,6 +1174,73 @@ fn a_thousand_in_a_row_and_64_at_once_leave_nothing_behind() {
     );
 }
 
+/// The nsbootstrap-1 go-ahead with a setup record (spec 14.1): applied before exec; a bad record is one
+/// fatal line and no exec; a runc dialect takes 0x02 for a wrong byte.
+fn go_ahead_with_a_setup_record() {
+    use nsbootstrap_codec::setup::FinalSetup;
+    let _serial = serial();
+    let dir = std::env::temp_dir().join(format!("nsb-setup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("hostname");
+    let plan = BootstrapPlan::builder()
+        .create(NamespaceKind::Uts)
+        .create(NamespaceKind::Mnt)
+        .build();
+    let script = format!("hostname > {}; pwd >> {}", out.display(), out.display());
+    let run = |dialect: Dialect, go: &[u8]| {
+        let mut sp = spec(dialect);
+        sp.args
+            .extend(["--", "sh", "-c", &script].map(std::ffi::OsString::from));
+        let mut ex = Executor::spawn(&sp).unwrap();
+        ex.read_ready(T).unwrap();
+        ex.send(&plan.to_bytes(dialect).unwrap()).unwrap();
+        let r = ex.read_report(T).unwrap();
+        ex.init_pipe_write(go).unwrap();
+        // End of file after what was written (a record cut short ends there).
+        ex.close_init_pipe();
+        let s2 = ex.wait_pid(r.stage2, T).unwrap();
+        ex.wait_stage0(T).unwrap();
+        ex.wait_pid(r.stage1, T).unwrap();
+        let logs = ex.finish_logs();
+        drop(ex);
+        assert!(my_children().is_empty(), "left behind: {:?}", my_children());
+        (s2, logs)
+    };
+    let good = FinalSetup {
+        propagation: Some(nsbootstrap_codec::setup::Propagation::Private),
+        hostname: Some(b"setup-test".to_vec()),
+        workdir: Some(b"/usr".to_vec()),
+        ..FinalSetup::default()
+    };
+    let (s2, logs) = run(Dialect::Nsbootstrap1, &good.go_ahead_bytes().unwrap());
+    assert!(s2.success(), "{s2}: {logs:#?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "setup-test\n/usr\n");
+    std::fs::remove_file(&out).unwrap();
+    // An unknown tag: the fatal line, exit 1, no exec.
+    let (s2, logs) = run(Dialect::Nsbootstrap1, &[0x02, 3, 0, 0, 0, 9, 0, 0]);
+    assert_eq!(s2.code(), Some(1));
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("\"fatal\"")
+                && l.contains("stage-2: setup: record: unknown entry tag")),
+        "{logs:#?}"
+    );
+    assert!(!out.exists(), "the command ran after a bad record");
+    // A record cut short (the pipe closes with the runtime's end).
+    let (s2, logs) = run(Dialect::Nsbootstrap1, &[0x02, 200, 0, 0, 0, 1]);
+    assert_eq!(s2.code(), Some(1), "{logs:#?}");
+    assert!(!out.exists());
+    // runc dialects: 0x02 is just a wrong byte.
+    let (s2, logs) = run(Dialect::Runc11, &good.go_ahead_bytes().unwrap());
+    assert_eq!(s2.code(), Some(1));
+    assert!(
+        logs.iter().any(|l| l.contains("got byte 0x02")),
+        "{logs:#?}"
+    );
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     testing::run_in(
         env!("CARGO_MANIFEST_DIR"),
@@ -1290,6 +1357,8 @@ fn main() {
                 a_thousand_in_a_row_and_64_at_once_leave_nothing_behind,
             )
             .needs(Needs::Root),
+            Test::new("go_ahead_with_a_setup_record", go_ahead_with_a_setup_record)
+                .needs(Needs::Root),
         ],
     )
 }

@@ -286,6 +286,13 @@ impl Executor {
             .map_err(io("write on the init pipe"))
     }
 
+    /// Writes `bytes` on the init pipe (a go-ahead with a setup record, spec section 14.1).
+    pub fn init_pipe_write(&mut self, bytes: &[u8]) -> Result<(), RuntimeError> {
+        self.init
+            .write_all(bytes)
+            .map_err(io("write on the init pipe"))
+    }
+
     /// Sends the go-ahead that lets `nsbootstrap init` exec its command.
     pub fn go_ahead(&mut self) -> Result<(), RuntimeError> {
         self.send_byte(GO_AHEAD)

@@ -12,12 +12,20 @@ use std::process::{Command, ExitStatus};
 /// the number clears close-on-exec on the copy; when a source already has the target number, fcntl clears
 /// the flag instead).
 pub(crate) fn move_fds_on_exec(cmd: &mut Command, moves: [(RawFd, RawFd); 2]) {
-    // SAFETY: the closure runs in the forked child before exec and calls only dup2(2) and fcntl(2), which
-    // are async-signal-safe, on descriptors that are open in the child (inherited copies of the parent's,
+    // SAFETY: the closure runs in the forked child before exec and calls only sigemptyset(3),
+    // sigprocmask(2), dup2(2) and fcntl(2), which are async-signal-safe (the sigset is a zeroed plain
+    // struct on the stack), on descriptors that are open in the child (inherited copies of the parent's,
     // which the caller keeps open until spawn returns). It allocates nothing: `moves` is a copied array,
     // and `last_os_error` builds an error from an integer.
     unsafe {
         cmd.pre_exec(move || {
+            // The executor starts with no signal blocked, whatever the runtime blocks (it may wait for
+            // signals in a signalfd): a blocked mask would pass through exec to the command.
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            if libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut()) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             for (from, to) in moves {
                 if from == to {
                     if libc::fcntl(to, libc::F_SETFD, 0) < 0 {

@@ -953,9 +953,68 @@ def readme_with_table(text):
     return text[:a] + table() + text[b + len(README_END):]
 
 
+# Setup records: the nsbootstrap-1 go-ahead with a final-process setup record (spec section 14.1).
+# Each .bin is what the runtime writes after the PID report: 0x02, the record length (u32 LE), the record.
+# The .json gives the entries a reader must find, in order, or the reason it must stop at.
+
+def setup_entry(tag, value):
+    return bytes([tag]) + struct.pack("<H", len(value)) + value
+
+
+def go_setup(record, length=None):
+    return b"\x02" + struct.pack("<I", len(record) if length is None else length) + record
+
+
+SETUP = []
+
+
+def setup_vector(name, data, description, entries=None, error=None):
+    j = {"description": description}
+    if error is None:
+        j["entries"] = entries
+    else:
+        j["error"] = error
+    SETUP.append({"name": name, "data": data, "json": j})
+
+
+setup_vector("run-m-default", go_setup(setup_entry(1, b"\x00") + setup_entry(4, b"\x09")),
+             "What `nsbootstrap run -m` sends: propagation private, parent-death signal SIGKILL (the example "
+             "of section 14.1).",
+             entries=[{"propagation": "private"}, {"parent_death_signal": 9}])
+setup_vector("every-entry", go_setup(
+    setup_entry(1, b"\x01") + setup_entry(2, b"/proc\0") + setup_entry(3, b"box")
+    + setup_entry(4, b"\x0f") + setup_entry(5, struct.pack("<I", 100))
+    + setup_entry(6, struct.pack("<I", 1000)) + setup_entry(7, b"/tmp\0")),
+             "Every entry once, in tag order: slave, /proc, hostname box, SIGTERM, gid 100, uid 1000, /tmp.",
+             entries=[{"propagation": "slave"}, {"mount_proc": "/proc"}, {"hostname": "box"},
+                      {"parent_death_signal": 15}, {"gid": 100}, {"uid": 1000}, {"workdir": "/tmp"}])
+setup_vector("empty", go_setup(b""), "An empty record: the same as the plain go-ahead 0x01.", entries=[])
+setup_vector("unknown-tag", go_setup(setup_entry(9, b"")), "Tag 9 is not defined.",
+             error="unknown entry tag")
+setup_vector("out-of-order", go_setup(setup_entry(6, struct.pack("<I", 0)) + setup_entry(5, struct.pack("<I", 0))),
+             "uid (6) before gid (5): entries come in increasing tag order, so ids change in one order.",
+             error="entries out of order or repeated")
+setup_vector("repeated", go_setup(setup_entry(3, b"a") + setup_entry(3, b"b")), "Two hostnames.",
+             error="entries out of order or repeated")
+setup_vector("propagation-unknown", go_setup(setup_entry(1, b"\x07")), "Propagation value 7.",
+             error="unknown propagation")
+setup_vector("path-without-nul", go_setup(setup_entry(7, b"/tmp")), "A workdir without its NUL.",
+             error="a path is not one NUL-terminated string")
+setup_vector("hostname-65-bytes", go_setup(setup_entry(3, b"h" * 65)), "A hostname above 64 bytes.",
+             error="a hostname is 1 to 64 bytes without NUL")
+setup_vector("id-3-bytes", go_setup(setup_entry(5, b"\x01\x00\x00")), "A gid of 3 bytes.",
+             error="an id is not 4 bytes")
+setup_vector("signal-zero", go_setup(setup_entry(4, b"\x00")), "Parent-death signal 0.",
+             error="a signal is one byte, 1 to 64")
+setup_vector("entry-past-end", go_setup(b"\x03\x05\x00ab"), "A hostname of 5 bytes with 2 in the record.",
+             error="an entry runs past the record")
+setup_vector("header-cut", go_setup(b"\x03\x01"), "An entry header of 2 bytes.",
+             error="an entry header is cut short")
+
+
 def write_vectors(root):
     names = set()
-    for group, vs in (("valid", VALID), ("invalid", INVALID)):
+    for group, vs in (("valid", VALID), ("invalid", INVALID), ("setup", SETUP)):
         folder = os.path.join(root, group)
         if os.path.isdir(folder):
             shutil.rmtree(folder)   # stale vectors go
@@ -1090,7 +1149,7 @@ def check_text_agrees():
 
 def snapshot(root):
     out = {}
-    for group in ("valid", "invalid"):
+    for group in ("valid", "invalid", "setup"):
         folder = os.path.join(root, group)
         for n in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
             with open(os.path.join(folder, n), "rb") as f:
@@ -1116,14 +1175,15 @@ def main(argv):
             print("spec/vectors is out of date with generate.py (run python3 spec/vectors/generate.py): "
                   + ", ".join(bad[:20]) + (" ..." if len(bad) > 20 else ""))
             return 1
-        print("spec/vectors: %d valid and %d invalid vectors match generate.py" % (len(VALID), len(INVALID)))
+        print("spec/vectors: %d valid, %d invalid and %d setup vectors match generate.py"
+              % (len(VALID), len(INVALID), len(SETUP)))
         return 0
     write_vectors(HERE)
     write_companions(HERE)
     if wanted != current:
         with open(readme, "w", newline="\n") as f:
             f.write(wanted)
-    print("wrote %d valid and %d invalid vectors" % (len(VALID), len(INVALID)))
+    print("wrote %d valid, %d invalid and %d setup vectors" % (len(VALID), len(INVALID), len(SETUP)))
     return 0
 
 

@@ -194,7 +194,8 @@ impl<'p, 'm, S: Sys> Stage0<'p, 'm, S> {
     /// Runs newuidmap/newgidmap: `helper PID inside outside count ...`, from the words stage 0 prepared
     /// before the clones and the PID formatted on the stack.
     fn run_helper(&mut self, helper: &CStr, words: &[std::ffi::CString], name: &str) {
-        const MAX: usize = 64;
+        // 340 ranges (spec section 17) of three words, the helper and the PID: 1022 arguments.
+        const MAX: usize = 1024;
         let cx = &mut self.cx;
         let pid = self.stage1;
         let mut pid_buf = crate::log::StackBuf::<16>::new();

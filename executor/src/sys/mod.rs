@@ -336,6 +336,86 @@ pub(crate) fn read_byte(fd: RawFd) -> Result<Option<u8>, Errno> {
     Ok((retry(|| nix::unistd::read(f, &mut b))? == 1).then_some(b[0]))
 }
 
+/// Fills `buf` from `fd`, retrying on EINTR: `Ok(false)` at end of file before it is full.
+pub(crate) fn read_full(fd: RawFd, buf: &mut [u8]) -> Result<bool, Errno> {
+    let f = raw::fd(fd)?;
+    let mut at = 0;
+    while at < buf.len() {
+        match retry(|| nix::unistd::read(f, &mut buf[at..]))? {
+            0 => return Ok(false),
+            n => at += n,
+        }
+    }
+    Ok(true)
+}
+
+/// The final-process setup of the nsbootstrap-1 profile (spec section 14.1): each call one system call or
+/// a few, none allocating.
+pub(crate) mod final_setup {
+    use nix::errno::Errno;
+    use nix::mount::{mount, MsFlags};
+    use nix::unistd::{Gid, Uid};
+    use nsbootstrap_codec::setup::Propagation;
+    use std::ffi::CStr;
+
+    /// mount(NULL, "/", NULL, MS_REC | propagation, NULL).
+    pub(crate) fn propagation(p: Propagation) -> Result<(), Errno> {
+        let kind = match p {
+            Propagation::Private => MsFlags::MS_PRIVATE,
+            Propagation::Slave => MsFlags::MS_SLAVE,
+            Propagation::Shared => MsFlags::MS_SHARED,
+        };
+        mount(
+            None::<&CStr>,
+            c"/",
+            None::<&CStr>,
+            MsFlags::MS_REC | kind,
+            None::<&CStr>,
+        )
+    }
+
+    /// mount("proc", at, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL).
+    pub(crate) fn mount_proc(at: &CStr) -> Result<(), Errno> {
+        let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        mount(Some(c"proc"), at, Some(c"proc"), flags, None::<&CStr>)
+    }
+
+    /// sethostname(2).
+    pub(crate) fn hostname(name: &[u8]) -> Result<(), Errno> {
+        nix::unistd::sethostname(std::ffi::OsStr::from_bytes(name))
+    }
+
+    /// prctl(PR_SET_PDEATHSIG, signal).
+    pub(crate) fn parent_death_signal(signal: u8) -> Result<(), Errno> {
+        let sig = nix::sys::signal::Signal::try_from(i32::from(signal))?;
+        nix::sys::prctl::set_pdeathsig(Some(sig))
+    }
+
+    /// setgroups([]) (where allowed) and setresgid(gid, gid, gid).
+    pub(crate) fn gid(gid: u32) -> Result<(), Errno> {
+        match nix::unistd::setgroups(&[]) {
+            // A user namespace with setgroups denied, or no CAP_SETGID: the groups stay as they are.
+            Ok(()) | Err(Errno::EPERM) => {}
+            Err(e) => return Err(e),
+        }
+        let g = Gid::from_raw(gid);
+        nix::unistd::setresgid(g, g, g)
+    }
+
+    /// setresuid(uid, uid, uid).
+    pub(crate) fn uid(uid: u32) -> Result<(), Errno> {
+        let u = Uid::from_raw(uid);
+        nix::unistd::setresuid(u, u, u)
+    }
+
+    /// chdir(2).
+    pub(crate) fn workdir(dir: &CStr) -> Result<(), Errno> {
+        nix::unistd::chdir(dir)
+    }
+
+    use std::os::unix::ffi::OsStrExt;
+}
+
 /// Closes every descriptor from 3 up, except those in `keep` (close_range, or /proc/self/fd on kernels
 /// before 5.9). Called before anything is opened.
 pub(crate) fn close_inherited_fds(keep: &[RawFd]) {

@@ -114,9 +114,9 @@ pub(crate) fn clone_parent(_proof: &SingleThreaded) -> Result<Cloned, Errno> {
 }
 
 /// fork(2), then in the child `execve(argv[0], argv, [])` (or `_exit(127)`). Returns the child's PID.
-/// At most 63 arguments (`E2BIG` otherwise).
+/// At most 1023 arguments (`E2BIG` otherwise): a helper with 340 id ranges takes 1022.
 pub(crate) fn spawn_with_empty_env(_proof: &SingleThreaded, argv: &[&CStr]) -> Result<i32, Errno> {
-    const MAX: usize = 64;
+    const MAX: usize = 1024;
     if argv.is_empty() || argv.len() >= MAX {
         return Err(Errno::E2BIG);
     }
@@ -143,15 +143,19 @@ pub(crate) fn spawn_with_empty_env(_proof: &SingleThreaded, argv: &[&CStr]) -> R
     Ok(pid)
 }
 
-/// execvp(3) of a NULL-terminated argument vector prepared before the clones; returns only on failure.
-pub(crate) fn execvp(argv: &[*const libc::c_char]) -> Errno {
-    if argv.last().is_none_or(|p| !p.is_null()) || argv[0].is_null() {
+/// execvpe(3) of a NULL-terminated argument vector and environment prepared before the clones; returns
+/// only on failure.
+pub(crate) fn execvpe(argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> Errno {
+    if argv.last().is_none_or(|p| !p.is_null())
+        || argv[0].is_null()
+        || envp.last().is_none_or(|p| !p.is_null())
+    {
         return Errno::EINVAL;
     }
-    // SAFETY: `argv` is a non-empty, NULL-terminated array (checked above) whose other entries the caller
-    // built from live `CString`s, which outlive the call (it returns only on failure). glibc's execvp
-    // searches PATH on the stack, so nothing is allocated.
-    unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+    // SAFETY: `argv` and `envp` are NULL-terminated arrays (checked above; `argv` non-empty) whose other
+    // entries the caller built from live `CString`s, which outlive the call (it returns only on failure).
+    // glibc's execvpe searches PATH on the stack, so nothing is allocated.
+    unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
     Errno::last()
 }
 
