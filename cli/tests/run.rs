@@ -295,6 +295,21 @@ fn the_command_gets_the_callers_environment_not_the_protocols() {
     let env = text(&o.stdout);
     assert!(env.contains("NSB_MARK=kept"));
     assert!(!env.contains("_LIBCONTAINER_"), "{env}");
+    // The signals ignored are the caller's, less SIGPIPE: the executor's Rust start-up ignores SIGPIPE (and so
+    // does this test's), and that must not reach the command.
+    let ignored = |status: &str| {
+        let line = status.lines().find(|l| l.starts_with("SigIgn:")).unwrap();
+        u64::from_str_radix(line["SigIgn:".len()..].trim(), 16).unwrap()
+    };
+    let mine = ignored(&std::fs::read_to_string("/proc/self/status").unwrap());
+    let o = nsb(&["run", "--", "cat", "/proc/self/status"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let sigpipe = 1u64 << (libc::SIGPIPE - 1);
+    // The standard signals 1 to 31 (32 and up are real-time signals, some of them glibc's own).
+    let standard = (1u64 << 31) - 1;
+    let theirs = ignored(&text(&o.stdout));
+    assert_eq!(theirs & sigpipe, 0, "SIGPIPE is ignored in the command");
+    assert_eq!(theirs & standard, mine & standard & !sigpipe);
     if Path::new("/usr/sbin/runc").exists() {
         let o = nsb(&["run", "--", "/usr/sbin/runc", "--version"]);
         assert!(o.status.success(), "{}", text(&o.stderr));

@@ -143,8 +143,10 @@ pub(crate) fn spawn_with_empty_env(_proof: &SingleThreaded, argv: &[&CStr]) -> R
     Ok(pid)
 }
 
-/// execvpe(3) of a NULL-terminated argument vector and environment prepared before the clones; returns
-/// only on failure.
+/// execvpe(3) of a NULL-terminated argument vector and environment prepared before the clones, with
+/// SIGPIPE back at its default disposition first (Rust's start-up ignores it, and an ignored signal stays
+/// ignored across exec: a command such as `yes | head` would then see EPIPE instead of dying quietly, unlike
+/// under unshare or runc); returns only on failure.
 pub(crate) fn execvpe(argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> Errno {
     if argv.last().is_none_or(|p| !p.is_null())
         || argv[0].is_null()
@@ -154,8 +156,12 @@ pub(crate) fn execvpe(argv: &[*const libc::c_char], envp: &[*const libc::c_char]
     }
     // SAFETY: `argv` and `envp` are NULL-terminated arrays (checked above; `argv` non-empty) whose other
     // entries the caller built from live `CString`s, which outlive the call (it returns only on failure).
-    // glibc's execvpe searches PATH on the stack, so nothing is allocated.
-    unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+    // glibc's execvpe searches PATH on the stack, so nothing is allocated. signal(2) with SIG_DFL installs
+    // no handler (no code of ours can run on a SIGPIPE afterwards) and is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr())
+    };
     Errno::last()
 }
 
