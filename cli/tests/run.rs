@@ -399,47 +399,6 @@ fn errors_are_one_line_with_what_to_do() {
         .any(|l| l.starts_with("{\"level\":\"fatal\"")));
 }
 
-/// The rootless tests' user (made by the executor's tests too): uid, and its first subuid.
-fn rootless_user() -> Option<(u32, u32)> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    let uid = passwd
-        .lines()
-        .find(|l| l.starts_with("nsbtest:"))?
-        .split(':')
-        .nth(2)?
-        .parse()
-        .ok()?;
-    let sub = std::fs::read_to_string("/etc/subuid").ok()?;
-    let start = sub
-        .lines()
-        .find(|l| l.starts_with("nsbtest:"))?
-        .split(':')
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((uid, start))
-}
-
-fn ensure_rootless_user() -> (u32, u32) {
-    if rootless_user().is_none() {
-        let _ = Command::new("useradd")
-            .args([
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                "nsbtest",
-            ])
-            .status();
-        for f in ["/etc/subuid", "/etc/subgid"] {
-            let t = std::fs::read_to_string(f).unwrap_or_default();
-            if !t.lines().any(|l| l.starts_with("nsbtest:")) {
-                std::fs::write(f, format!("{t}nsbtest:100000:65536\n")).unwrap();
-            }
-        }
-    }
-    rootless_user().expect("the nsbtest user")
-}
-
 fn as_user(uid: u32, args: &[&str]) -> Output {
     let id = uid.to_string();
     Command::new("setpriv")
@@ -452,7 +411,7 @@ fn as_user(uid: u32, args: &[&str]) -> Output {
 
 // 7. Rootless maps.
 fn rootless_maps_use_the_helpers_without_the_argument_limit() {
-    let (uid, sub) = ensure_rootless_user();
+    let (uid, _, sub, _) = testing::rootless_user();
     // -U alone: the caller is root inside, as unshare -r.
     let o = as_user(uid, &["run", "-U", "--", "id", "-u"]);
     assert_eq!(text(&o.stdout).trim(), "0", "{}", text(&o.stderr));

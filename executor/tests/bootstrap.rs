@@ -732,7 +732,7 @@ fn executor_memfd_protection_resists_the_overwrite() {
 /// the mount-based methods are refused, and the automatic choice falls back to the sealed memfd copy.
 fn rootless_from_its_file_falls_back_to_the_memfd_copy() {
     let _g = serial();
-    let (uid, gid, _, _) = rootless_user();
+    let (uid, gid, _, _) = testing::rootless_user();
     let on_disk = env!("CARGO_BIN_EXE_nsbootstrap-init");
     let plan = BootstrapPlan::builder()
         .create(NamespaceKind::User)
@@ -825,53 +825,9 @@ fn switching_the_protection_off_is_loud_and_a_bad_method_is_refused() {
     assert!(my_children().is_empty());
 }
 
-/// The unprivileged user of the rootless tests, created on first use, with /etc/subuid and /etc/subgid
-/// entries of at least 65536 ids for newuidmap and newgidmap: (uid, gid, first subuid, first subgid).
-fn rootless_user() -> (u32, u32, u32, u32) {
-    const NAME: &str = "nsbtest";
-    let lookup = || -> Option<(u32, u32)> {
-        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-        let line = passwd.lines().find(|l| l.starts_with("nsbtest:"))?;
-        let f: Vec<&str> = line.split(':').collect();
-        Some((f[2].parse().ok()?, f[3].parse().ok()?))
-    };
-    if lookup().is_none() {
-        let st = Command::new("useradd")
-            .args(["--no-create-home", "--shell", "/usr/sbin/nologin", NAME])
-            .status()
-            .expect("useradd (package passwd)");
-        assert!(st.success(), "useradd {NAME} failed");
-    }
-    // useradd may have given the user ranges already (SUB_UID_* in login.defs); add one where it did not.
-    let mut starts = [0u32; 2];
-    for (i, file) in ["/etc/subuid", "/etc/subgid"].into_iter().enumerate() {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        let found = text.lines().find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() == 3 && f[0] == NAME && f[2].parse::<u32>().ok()? >= 65536)
-                .then(|| f[1].parse::<u32>().ok())?
-        });
-        starts[i] = match found {
-            Some(start) => start,
-            None => {
-                let mut f = std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(file)
-                    .unwrap();
-                use std::io::Write;
-                writeln!(f, "{NAME}:300000:65536").unwrap();
-                300000
-            }
-        };
-    }
-    let (uid, gid) = lookup().expect("the user exists");
-    (uid, gid, starts[0], starts[1])
-}
-
 fn rootless_with_a_single_self_map() {
     let _g = serial();
-    let (uid, gid, _, _) = rootless_user();
+    let (uid, gid, _, _) = testing::rootless_user();
     let plan = BootstrapPlan::builder()
         .create(NamespaceKind::User)
         .create(NamespaceKind::Pid)
@@ -918,7 +874,7 @@ fn rootless_with_newuidmap_for_several_ranges() {
         Path::new("/usr/bin/newuidmap").exists(),
         "newuidmap missing: install Debian's uidmap package"
     );
-    let (uid, gid, subuid, subgid) = rootless_user();
+    let (uid, gid, subuid, subgid) = testing::rootless_user();
     let plan = BootstrapPlan::builder()
         .create(NamespaceKind::User)
         .create(NamespaceKind::Pid)

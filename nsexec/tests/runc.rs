@@ -14,7 +14,7 @@
 use nsbootstrap_codec::Dialect;
 use nsbootstrap_conformance::harness::Target;
 use nsbootstrap_conformance::runner;
-use nsbootstrap_conformance::testing::is_root;
+use nsbootstrap_conformance::testing::{self, is_root};
 use serde_json::{json, Value};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -555,56 +555,13 @@ fn user_namespace_with_a_65536_id_map_and_a_bind_mount() {
     assert_eq!(seen.stdout, want.join("\n"));
 }
 
-/// The unprivileged user the rootless scenario runs as, with 65536 subordinate ids of each kind (the
-/// executor's own tests add the same user the same way).
-fn rootless_user() -> (u32, u32, u32, u32) {
-    const NAME: &str = "nsbtest";
-    let lookup = || -> Option<(u32, u32)> {
-        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-        let line = passwd.lines().find(|l| l.starts_with("nsbtest:"))?;
-        let f: Vec<&str> = line.split(':').collect();
-        Some((f[2].parse().ok()?, f[3].parse().ok()?))
-    };
-    if lookup().is_none() {
-        let st = Command::new("useradd")
-            .args(["--no-create-home", "--shell", "/usr/sbin/nologin", NAME])
-            .status()
-            .expect("useradd (package passwd)");
-        assert!(st.success(), "useradd {NAME} failed");
-    }
-    let mut starts = [0u32; 2];
-    for (i, file) in ["/etc/subuid", "/etc/subgid"].into_iter().enumerate() {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        let found = text.lines().find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() == 3 && f[0] == NAME && f[2].parse::<u32>().ok()? >= 65536)
-                .then(|| f[1].parse::<u32>().ok())?
-        });
-        starts[i] = match found {
-            Some(start) => start,
-            None => {
-                let mut f = std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(file)
-                    .unwrap();
-                use std::io::Write;
-                writeln!(f, "{NAME}:300000:65536").unwrap();
-                300000
-            }
-        };
-    }
-    let (uid, gid) = lookup().expect("the user exists");
-    (uid, gid, starts[0], starts[1])
-}
-
 fn rootless_container_with_subordinate_ids() {
     let _g = serial();
     assert!(
         Path::new("/usr/bin/newuidmap").exists(),
         "newuidmap is not installed (package uidmap)"
     );
-    let (uid, gid, subuid, subgid) = rootless_user();
+    let (uid, gid, subuid, subgid) = testing::rootless_user();
     let bundle = Bundle::new(true, |c| {
         c["linux"]["uidMappings"] = json!([
             {"containerID": 0, "hostID": uid, "size": 1},

@@ -127,3 +127,49 @@ pub fn run_in(manifest_dir: &str, tests: &[Test]) -> ! {
 pub fn run(tests: &[Test]) -> ! {
     run_in(env!("CARGO_MANIFEST_DIR"), tests)
 }
+
+/// The unprivileged user of the rootless tests (`nsbtest`), made on first use, with `/etc/subuid` and
+/// `/etc/subgid` ranges of at least 65536 ids for newuidmap and newgidmap: (uid, gid, first subuid, first
+/// subgid). Needs root (it runs `useradd` and appends to those files); call it from a test that
+/// `.needs(Needs::Root)`.
+pub fn rootless_user() -> (u32, u32, u32, u32) {
+    const NAME: &str = "nsbtest";
+    let lookup = || -> Option<(u32, u32)> {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        let line = passwd.lines().find(|l| l.starts_with("nsbtest:"))?;
+        let f: Vec<&str> = line.split(':').collect();
+        Some((f[2].parse().ok()?, f[3].parse().ok()?))
+    };
+    if lookup().is_none() {
+        let st = std::process::Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/usr/sbin/nologin", NAME])
+            .status()
+            .expect("useradd (package passwd)");
+        assert!(st.success(), "useradd {NAME} failed");
+    }
+    // useradd may have given the user ranges already (SUB_UID_* in login.defs); add one where it did not.
+    let mut starts = [0u32; 2];
+    for (i, file) in ["/etc/subuid", "/etc/subgid"].into_iter().enumerate() {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let found = text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() == 3 && f[0] == NAME && f[2].parse::<u32>().ok()? >= 65536)
+                .then(|| f[1].parse::<u32>().ok())?
+        });
+        starts[i] = match found {
+            Some(start) => start,
+            None => {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(file)
+                    .unwrap();
+                use std::io::Write;
+                writeln!(f, "{NAME}:300000:65536").unwrap();
+                300000
+            }
+        };
+    }
+    let (uid, gid) = lookup().expect("the user exists");
+    (uid, gid, starts[0], starts[1])
+}
