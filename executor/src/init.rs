@@ -68,6 +68,47 @@ pub fn protect_early() {
     }
 }
 
+/// The protection step of an executor (spec section 16.4, CVE-2019-5736), for `nsbootstrap-init` and for
+/// any other program that hosts the executor (the runc C ABI of `nsbootstrap-nsexec`): returns at once when
+/// the process already runs from a protected file (a runtime spawned a protected copy, or this is the
+/// re-exec), else protects the binary with the method `NSBOOTSTRAP_PROTECT` asks for (cheapest first) and
+/// re-executes from it, which does not return.
+///
+/// `Ok` holds the descriptor of the detached mount a re-exec left open, which the caller passes on as
+/// [`Options::hold_until_exit`](crate::Options::hold_until_exit) so that stage 0 dissolves the mount after
+/// the report. Protection switched off (`NSBOOTSTRAP_UNPROTECTED=1`) logs a warning line on every start,
+/// whatever the log level. `Err` follows the one fatal line on the log pipe.
+#[allow(clippy::result_unit_err)] // the error is the fatal line, already written
+pub fn protect_self(dialect: Dialect) -> Result<Option<std::os::fd::RawFd>, ()> {
+    let fd = || crate::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
+    match nsbootstrap_protect::ensure_protected() {
+        Ok(nsbootstrap_protect::Protection::Protected(nsbootstrap_protect::Method::Memfd)) => {
+            Ok(None)
+        }
+        // A re-exec onto a detached mount left its descriptor open: stage 0 closes it when it exits.
+        Ok(nsbootstrap_protect::Protection::Protected(_)) => {
+            Ok(nsbootstrap_protect::held_mount_fd())
+        }
+        Ok(nsbootstrap_protect::Protection::Disabled) => {
+            // Switched off on purpose: say so on every start, whatever the log level.
+            crate::log::Logger::new(fd(), crate::log::Level::Warning, dialect).always(
+                crate::log::Level::Warning,
+                format_args!(
+                    "setup: binary protection is OFF ({}=1): a process in the container can overwrite this executor's binary (CVE-2019-5736)",
+                    nsbootstrap_protect::UNPROTECTED_ENV
+                ),
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            // One fatal line on the log pipe (or stderr without one), as for any failure.
+            crate::log::Logger::new(fd(), crate::log::Level::Debug, dialect)
+                .fatal(format_args!("setup: protect the binary: {e}"));
+            Err(())
+        }
+    }
+}
+
 /// `nsbootstrap init`: runs the bootstrap; in the final process waits for the go-ahead, then execs `command`.
 pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     // Before anything else: never run from a file that can be written (spec section 16.4,
@@ -76,30 +117,9 @@ pub fn init(dialect: Dialect, mode: Mode, command: &[OsString]) -> ExitCode {
     // re-execute from it; ensure_protected returns only on failure then.
     let mut hold_until_exit = None;
     if std::env::var_os(crate::env::INITPIPE).is_some() {
-        let fd = || crate::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
-        match nsbootstrap_protect::ensure_protected() {
-            Ok(nsbootstrap_protect::Protection::Protected(nsbootstrap_protect::Method::Memfd)) => {}
-            Ok(nsbootstrap_protect::Protection::Protected(_)) => {
-                // A re-exec onto a detached mount left its descriptor open: stage 0 closes it when it
-                // exits, after the report.
-                hold_until_exit = nsbootstrap_protect::held_mount_fd();
-            }
-            Ok(nsbootstrap_protect::Protection::Disabled) => {
-                // Switched off on purpose: say so on every start, whatever the log level.
-                crate::log::Logger::new(fd(), crate::log::Level::Warning, dialect).always(
-                    crate::log::Level::Warning,
-                    format_args!(
-                        "setup: binary protection is OFF ({}=1): a process in the container can overwrite this executor's binary (CVE-2019-5736)",
-                        nsbootstrap_protect::UNPROTECTED_ENV
-                    ),
-                );
-            }
-            Err(e) => {
-                // One fatal line on the log pipe (or stderr without one), as for any failure.
-                crate::log::Logger::new(fd(), crate::log::Level::Debug, dialect)
-                    .fatal(format_args!("setup: protect the binary: {e}"));
-                return ExitCode::FAILURE;
-            }
+        match protect_self(dialect) {
+            Ok(held) => hold_until_exit = held,
+            Err(()) => return ExitCode::FAILURE,
         }
     }
     // The command's argv is built here, in stage 0, so that the final process only reads a byte and

@@ -5,8 +5,12 @@
 //! `libcontainer/nsenter` package. runc calls it from a cgo constructor, before the Go runtime starts; it
 //!
 //! * returns at once when `_LIBCONTAINER_INITPIPE` is unset or empty (runc is not running `init`);
-//! * in runc-1.0 and runc-1.1, makes sure the process runs from a protected copy of the runc binary
-//!   (CVE-2019-5736; see [`protect`]), as runc's `cloned_binary.c` does, before the ready byte;
+//! * in runc-1.0 and runc-1.1, makes sure the process runs from a protected file (CVE-2019-5736), as
+//!   runc's `cloned_binary.c` does, before the ready byte: with `nsbootstrap-protect`'s methods through
+//!   [`nsbootstrap_executor::init::protect_self`], cheapest first (a detached read-only clone of the
+//!   binary's mount as root, the sealed memfd copy rootless), recognised after the re-exec by the file
+//!   itself, never by a marker; `NSBOOTSTRAP_UNPROTECTED=1` switches it off with a warning line on every
+//!   start;
 //! * runs the stage sequence in the dialect the library was built for ([`DIALECT`], chosen with the
 //!   features `runc-1.0`, `runc-1.1` (the default) or `runc-1.2`), logging runc's JSON lines on
 //!   `_LIBCONTAINER_LOGPIPE`;
@@ -24,10 +28,8 @@
 
 #[allow(unsafe_code)]
 mod ffi;
-pub mod protect;
 
 use nsbootstrap_codec::{Dialect, Mode};
-use nsbootstrap_executor::log::{Level, Logger};
 use nsbootstrap_executor::{bootstrap_with, Options, SingleThreaded};
 
 /// The dialect this build of the library speaks (cargo features `runc-1.0`, `runc-1.1`, `runc-1.2`;
@@ -77,17 +79,15 @@ pub fn run(proof: SingleThreaded, dialect: Dialect) -> Outcome {
     if init.is_none_or(|v| v.is_empty()) {
         return Outcome::NotInit;
     }
+    let mut opts = options(dialect);
     if protects_binary(dialect) {
-        if let Err(e) = protect::ensure_protected() {
-            let fd =
-                nsbootstrap_executor::env::BootstrapEnv::log_pipe_only(|k| std::env::var(k).ok());
-            Logger::new(fd, Level::Debug, dialect).fatal(format_args!(
-                "setup: protect the binary: re-execute from a protected copy: {e}"
-            ));
-            return Outcome::Failed;
+        match nsbootstrap_executor::init::protect_self(dialect) {
+            // The detached mount a re-exec left open: stage 0 dissolves it after the report.
+            Ok(held) => opts.hold_until_exit = held,
+            Err(()) => return Outcome::Failed,
         }
     }
-    match bootstrap_with(proof, options(dialect)) {
+    match bootstrap_with(proof, opts) {
         Ok(Some(_)) => Outcome::Final,
         Ok(None) => Outcome::NotInit,
         Err(_) => Outcome::Failed,
