@@ -784,7 +784,10 @@ fn binary_of_runc_init_cannot_be_written() {
         while alive() && Instant::now() < gone {
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert!(!alive(), "runc init {pid} still runs 10 s after runc delete -f");
+        assert!(
+            !alive(),
+            "runc init {pid} still runs 10 s after runc delete -f"
+        );
         eprintln!("{}: runc init ran from {:?}", which(program), link);
         // Opening for writing (without truncating, so that a failure of the protection could not damage
         // the host's runc) must fail, or the file must be a memfd sealed against writes.
