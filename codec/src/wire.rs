@@ -203,8 +203,48 @@ impl Sink for Writer<'_> {
     }
 }
 
+/// A message of raw attributes `(number, payload)`, each padded to 4 bytes, under a header whose
+/// `nlmsg_len` covers them: nothing is checked, so tests, fuzzers and conformance suites can build the
+/// messages an encoder refuses (repeated or unknown attributes, clone bits that are not namespaces,
+/// payloads that break their grammar). A string payload must carry its own NUL.
+pub fn raw_message(attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (number, payload) in attrs {
+        body.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+        body.extend_from_slice(&number.to_ne_bytes());
+        body.extend_from_slice(payload);
+        body.resize(body.len().next_multiple_of(4), 0);
+    }
+    let mut out = vec![0u8; HEADER_LEN];
+    Header {
+        len: (HEADER_LEN + body.len()) as u32,
+        kind: INIT_MSG,
+        flags: NLM_F_REQUEST,
+        seq: 0,
+        pid: 0,
+    }
+    .write(&mut out);
+    out.extend_from_slice(&body);
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_raw_message_is_what_it_was_given() {
+        let m = super::raw_message(&[
+            (27281, 0u32.to_ne_bytes().to_vec()),
+            (27286, b"5\0".to_vec()),
+        ]);
+        assert_eq!(m.len(), 16 + 8 + 8);
+        assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()), 32);
+        assert_eq!(&m[24..26], &6u16.to_ne_bytes());
+        assert_eq!(&m[28..32], b"5\0\0\0");
+        let v =
+            crate::MessageView::decode(&m, crate::Dialect::Runc12, crate::Mode::Strict).unwrap();
+        assert_eq!(v.oom_score_adj(), Some(5));
+    }
+
     use super::*;
 
     #[test]

@@ -780,30 +780,6 @@ fn faults(d: Dialect, out: &mut Vec<Scenario>) {
     }
 }
 
-/// A message of raw attributes `(number, payload)`, each padded to 4 bytes: for inputs the plan type
-/// cannot express (a lenient list with a repeated type, clone bits that are not namespaces).
-pub fn raw_message(attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    use nsbootstrap_codec::wire::{Header, HEADER_LEN, INIT_MSG, NLM_F_REQUEST};
-    let mut body = Vec::new();
-    for (number, payload) in attrs {
-        body.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
-        body.extend_from_slice(&number.to_ne_bytes());
-        body.extend_from_slice(payload);
-        body.resize(body.len().next_multiple_of(4), 0);
-    }
-    let mut out = vec![0u8; HEADER_LEN];
-    Header {
-        len: (HEADER_LEN + body.len()) as u32,
-        kind: INIT_MSG,
-        flags: NLM_F_REQUEST,
-        seq: 0,
-        pid: 0,
-    }
-    .write(&mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
 fn c_text(text: &str) -> Vec<u8> {
     let mut v = text.as_bytes().to_vec();
     v.push(0);
@@ -851,7 +827,7 @@ fn hostile(d: Dialect, out: &mut Vec<Scenario>) {
                     } else {
                         format!("net:{}", h.ns(NamespaceKind::Net))
                     });
-                    let bytes = raw_message(&[
+                    let bytes = nsbootstrap_codec::wire::raw_message(&[
                         (CLONE_FLAGS, 0u32.to_ne_bytes().to_vec()),
                         (NS_PATHS, c_text(&list.join(","))),
                     ]);
@@ -882,7 +858,10 @@ fn hostile(d: Dialect, out: &mut Vec<Scenario>) {
         move |ctx| {
             verdict((|| {
                 let flags = NamespaceKind::Uts.flag() | 0x2000 | 0x600;
-                let bytes = raw_message(&[(CLONE_FLAGS, flags.to_ne_bytes().to_vec())]);
+                let bytes = nsbootstrap_codec::wire::raw_message(&[(
+                    CLONE_FLAGS,
+                    flags.to_ne_bytes().to_vec(),
+                )]);
                 let mut ex = nsbootstrap_runtime::Executor::spawn(&ctx.spec(&[]))
                     .map_err(|e| e.to_string())?;
                 let _ = ex.read_ready(ctx.timeout);

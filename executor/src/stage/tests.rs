@@ -318,30 +318,6 @@ fn stage0_writes_the_message_s_own_map_text_in_lenient_mode() {
     );
 }
 
-/// A message of raw attributes `(type, payload)`: a string payload gets its NUL, every payload its padding.
-fn raw_message(attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
-    use nsbootstrap_codec::wire::{Header, HEADER_LEN, INIT_MSG, NLM_F_REQUEST};
-    let mut body = Vec::new();
-    for (ty, payload) in attrs {
-        let len = 4 + payload.len();
-        body.extend_from_slice(&(len as u16).to_ne_bytes());
-        body.extend_from_slice(&ty.to_ne_bytes());
-        body.extend_from_slice(payload);
-        body.resize(body.len().next_multiple_of(4), 0);
-    }
-    let mut out = vec![0u8; HEADER_LEN];
-    Header {
-        len: (HEADER_LEN + body.len()) as u32,
-        kind: INIT_MSG,
-        flags: NLM_F_REQUEST,
-        seq: 0,
-        pid: 0,
-    }
-    .write(&mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
 #[test]
 fn stage1_joins_every_entry_of_a_lenient_list_however_long() {
     use nsbootstrap_codec::wire::number::{CLONE_FLAGS, NS_PATHS};
@@ -351,7 +327,7 @@ fn stage1_joins_every_entry_of_a_lenient_list_however_long() {
     list.push("net:/proc/99/ns/net".into());
     let mut paths = list.join(",").into_bytes();
     paths.push(0);
-    let bytes = raw_message(&[
+    let bytes = nsbootstrap_codec::wire::raw_message(&[
         (CLONE_FLAGS, 0u32.to_ne_bytes().to_vec()),
         (NS_PATHS, paths),
     ]);
@@ -382,7 +358,8 @@ fn stage1_passes_only_namespace_bits_to_unshare() {
     let d = Dialect::Runc11;
     // CLONE_NEWNET with CLONE_FS | CLONE_FILES (0x600), which a lenient decoder keeps.
     let flags = NamespaceKind::Net.flag() | 0x600;
-    let bytes = raw_message(&[(CLONE_FLAGS, flags.to_ne_bytes().to_vec())]);
+    let bytes =
+        nsbootstrap_codec::wire::raw_message(&[(CLONE_FLAGS, flags.to_ne_bytes().to_vec())]);
     assert!(MessageView::decode(&bytes, d, Mode::Strict).is_err());
     let mut rec = Recorder {
         clones: [Cloned::Child, Cloned::Parent(77)].into(),
