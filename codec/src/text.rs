@@ -94,6 +94,37 @@ pub(crate) fn skip_blanks(text: &[u8], mode: Mode) -> &[u8] {
     }
 }
 
+/// A strict line grammar: the item of the canonical line at an offset, and the offset after its LF.
+pub(crate) type StrictLine<T, E> = fn(&[u8], usize) -> Result<(T, usize), E>;
+
+/// The items of validated line-based text (an id map, time offsets), in wire order: strict text read with
+/// the strict grammar `strict` (the item of the canonical line at an offset, and the offset after its
+/// LF), lenient text line by line with `lenient`. Validated text has no line either refuses; a refused
+/// strict line ends the items, a refused lenient line is skipped.
+pub(crate) fn line_items<'a, T, E>(
+    text: &'a [u8],
+    mode: Mode,
+    strict: StrictLine<T, E>,
+    lenient: fn(&[u8], Mode) -> Result<T, E>,
+) -> impl Iterator<Item = T> + 'a
+where
+    T: 'a,
+    E: 'a,
+{
+    let mut lines = Lines::new(text);
+    core::iter::from_fn(move || loop {
+        if mode == Mode::Strict {
+            let (item, next) = strict(text, lines.pos()).ok()?;
+            lines.skip_to(next);
+            return Some(item);
+        }
+        let (_, line, _) = lines.next()?;
+        if let Ok(item) = lenient(line, mode) {
+            return Some(item);
+        }
+    })
+}
+
 /// Splits text into lines. Strict: every line ends in LF. Lenient: the last LF may be missing.
 /// Yields (offset of the line in `text`, the line without LF, whether it had its LF).
 pub(crate) struct Lines<'a> {

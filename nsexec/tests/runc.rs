@@ -275,6 +275,28 @@ struct Seen {
     stdout: String,
 }
 
+/// What a container printed, its namespace links named `host` (the test's own) or `new`; its standard
+/// error must be empty.
+fn seen_against_the_host(o: &Output, program: &Path) -> Seen {
+    assert!(
+        o.stderr.is_empty(),
+        "{}: {}",
+        which(program),
+        text(&o.stderr)
+    );
+    let out = text(&o.stdout);
+    Seen {
+        status: o.status.code(),
+        stdout: normalise(&out, |kind| {
+            Some(if out.lines().any(|l| l == host_ns(kind)) {
+                "host".into()
+            } else {
+                "new".into()
+            })
+        }),
+    }
+}
+
 /// Runs `scenario` with stock runc and with ours, asserts they saw the same, and returns what they saw.
 fn compare(what: &str, scenario: impl Fn(&Path) -> Seen) -> Seen {
     let ours = built().runc.clone();
@@ -333,23 +355,7 @@ fn run_with_every_namespace() {
             runc(program).arg("run").arg(&n).current_dir(bundle.path()),
             "runc run",
         );
-        assert!(
-            o.stderr.is_empty(),
-            "{}: {}",
-            which(program),
-            text(&o.stderr)
-        );
-        Seen {
-            status: o.status.code(),
-            stdout: normalise(&text(&o.stdout), |kind| {
-                let mine = host_ns(kind);
-                Some(if text(&o.stdout).lines().any(|l| l == mine) {
-                    "host".into()
-                } else {
-                    "new".into()
-                })
-            }),
-        }
+        seen_against_the_host(&o, program)
     });
     assert_eq!(seen.status, Some(3));
     let mut want = vec!["hello from runc".to_string()];
@@ -522,23 +528,7 @@ fn user_namespace_with_a_65536_id_map_and_a_bind_mount() {
             runc(program).arg("run").arg(&n).current_dir(bundle.path()),
             "runc run",
         );
-        assert!(
-            o.stderr.is_empty(),
-            "{}: {}",
-            which(program),
-            text(&o.stderr)
-        );
-        let out = text(&o.stdout);
-        Seen {
-            status: o.status.code(),
-            stdout: normalise(&out, |kind| {
-                Some(if out.lines().any(|l| l == host_ns(kind)) {
-                    "host".into()
-                } else {
-                    "new".into()
-                })
-            }),
-        }
+        seen_against_the_host(&o, program)
     });
     assert_eq!(seen.status, Some(7));
     let row = format!("         0     {MAP_START}      65536");
@@ -616,23 +606,7 @@ fn rootless_container_with_subordinate_ids() {
                 .current_dir(bundle.path()),
             "runc run (rootless)",
         );
-        assert!(
-            o.stderr.is_empty(),
-            "{}: {}",
-            which(program),
-            text(&o.stderr)
-        );
-        let out = text(&o.stdout);
-        Seen {
-            status: o.status.code(),
-            stdout: normalise(&out, |kind| {
-                Some(if out.lines().any(|l| l == host_ns(kind)) {
-                    "host".into()
-                } else {
-                    "new".into()
-                })
-            }),
-        }
+        seen_against_the_host(&o, program)
     });
     assert_eq!(seen.status, Some(9));
     let rows = |id: u32, sub: u32| {

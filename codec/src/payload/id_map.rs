@@ -254,20 +254,7 @@ impl<'a> IdMapRef<'a> {
 
     /// The ranges, in wire order.
     pub fn ranges(&self) -> impl Iterator<Item = IdRange> + 'a {
-        let (text, mode) = (self.text, self.mode);
-        let mut lines = Lines::new(text);
-        core::iter::from_fn(move || loop {
-            // Strict text is read with the strict grammar.
-            if mode == Mode::Strict {
-                let (range, next) = strict_line(text, lines.pos()).ok()?;
-                lines.skip_to(next);
-                return Some(range);
-            }
-            let (_, line, _) = lines.next()?;
-            if let Ok(range) = parse_line(line, mode) {
-                return Some(range);
-            }
-        })
+        text::line_items(self.text, self.mode, strict_line, parse_line)
     }
 }
 

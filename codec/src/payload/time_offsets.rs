@@ -198,20 +198,7 @@ impl<'a> TimeOffsetsRef<'a> {
 
     /// The offsets, in wire order.
     pub fn iter(&self) -> impl Iterator<Item = TimeOffset> + 'a {
-        let (text, mode) = (self.text, self.mode);
-        let mut lines = Lines::new(text);
-        core::iter::from_fn(move || loop {
-            // Strict text is read with the strict grammar.
-            if mode == Mode::Strict {
-                let (offset, next) = strict_line(text, lines.pos()).ok()?;
-                lines.skip_to(next);
-                return Some(offset);
-            }
-            let (_, line, _) = lines.next()?;
-            if let Ok(offset) = parse_line(line, mode) {
-                return Some(offset);
-            }
-        })
+        text::line_items(self.text, self.mode, strict_line, parse_line)
     }
 }
 
